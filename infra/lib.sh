@@ -1,0 +1,44 @@
+# Shared helpers for Momentarium's scripts. Source it; do not run it.
+
+log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        log "need root for: $*"; return 1; fi
+}
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+
+# Makes sure a PostgreSQL server answers on 127.0.0.1:5432 and that TEST_DATABASE_URL
+# (default postgres://postgres@127.0.0.1:5432/postgres) can create databases.
+ensure_postgres() {
+    if [ -n "${TEST_DATABASE_URL:-}" ]; then return 0; fi
+    if ! command -v pg_isready >/dev/null || ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+        if ! pg_up; then
+            log "installing PostgreSQL from Debian's packages"
+            as_root apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
+        fi
+    fi
+    if ! pg_up; then
+        log "starting PostgreSQL"
+        local version
+        version=$(ls /etc/postgresql | sort -V | tail -1)
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+        for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+    fi
+    if ! pg_up; then
+        log "PostgreSQL does not answer on 127.0.0.1:5432; start it or set TEST_DATABASE_URL"
+        return 1
+    fi
+    # Debian's default asks for a password on TCP; give the postgres role a known one.
+    if ! psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+        if PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+            :
+        else
+            log "setting a password for the postgres role (local test server)"
+            as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+        fi
+        export TEST_DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/postgres"
+    fi
+}

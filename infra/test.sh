@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs Momentarium's whole test suite. Sets up what the tests need first:
+# PostgreSQL on 127.0.0.1:5432 (started, or installed from Debian's packages when absent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source infra/lib.sh
+
+ensure_postgres
+
+if cargo nextest --version >/dev/null 2>&1; then
+    exec cargo nextest run --workspace --no-fail-fast "$@"
+else
+    echo "cargo-nextest not found; using cargo test (install it with: cargo install cargo-nextest)" >&2
+    exec cargo test --workspace --no-fail-fast "$@"
+fi

@@ -1,0 +1,147 @@
+//! The PostgreSQL pool and the migration runner.
+//!
+//! One small pool per process (a Lambda environment handles one request at a time, so two
+//! connections are plenty; RDS Proxy multiplexes beyond that). Connections are made lazily,
+//! on first use, and a query that fails because its connection was dropped is retried once
+//! on a fresh connection.
+
+use std::future::Future;
+
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+};
+use tokio_postgres::NoTls;
+
+use crate::config::DatabaseConfig;
+use crate::error::ApiError;
+
+pub use deadpool_postgres::Pool as DbPool;
+
+mod embedded {
+    refinery::embed_migrations!("../migrations");
+}
+
+/// A key for `pg_advisory_lock` so that concurrent cold starts migrate one at a time.
+const MIGRATION_LOCK_KEY: i64 = 0x6d6f_6d65_6e74; // "moment"
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("could not get a database connection")]
+    Pool(#[from] PoolError),
+    #[error("database query failed")]
+    Query(#[from] tokio_postgres::Error),
+}
+
+impl DbError {
+    /// True when the database could not be reached (as opposed to a bad query).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Pool(_) => true,
+            Self::Query(e) => e.is_closed() || e.code().is_none() && e.as_db_error().is_none(),
+        }
+    }
+
+    /// The name of the violated constraint, if this is a constraint violation.
+    pub fn constraint(&self) -> Option<&str> {
+        match self {
+            Self::Query(e) => e.as_db_error().and_then(|d| d.constraint()),
+            Self::Pool(_) => None,
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(err: DbError) -> Self {
+        if err.is_unavailable() {
+            tracing::warn!(error = ?err, "database unavailable");
+            ApiError::Unavailable {
+                code: "database_unavailable",
+                message: "The database is not answering right now. Please try again shortly."
+                    .into(),
+                retry_after_secs: Some(2),
+            }
+        } else {
+            ApiError::internal(err)
+        }
+    }
+}
+
+/// Builds the pool. Nothing connects until the first query.
+pub fn create_pool(config: &DatabaseConfig) -> anyhow::Result<Pool> {
+    let mut pg = config.pg_config();
+    pg.connect_timeout(config.connect_timeout);
+    if pg.get_application_name().is_none() {
+        pg.application_name("momentarium");
+    }
+    let manager = Manager::from_config(
+        pg,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let pool = Pool::builder(manager)
+        .max_size(config.pool_size)
+        .runtime(Runtime::Tokio1)
+        // Bound every stage, so a server that accepts TCP but never answers cannot hang us.
+        .create_timeout(Some(config.connect_timeout))
+        .wait_timeout(Some(config.connect_timeout))
+        .recycle_timeout(Some(config.connect_timeout))
+        .build()?;
+    Ok(pool)
+}
+
+/// Runs `op` on a pooled connection; if the connection turns out to have been dropped
+/// (server restart, idle timeout, failover), retries once on a fresh one.
+pub async fn with_client<T, F, Fut>(pool: &Pool, op: F) -> Result<T, DbError>
+where
+    F: Fn(Object) -> Fut,
+    Fut: Future<Output = Result<T, tokio_postgres::Error>>,
+{
+    let client = pool.get().await?;
+    match op(client).await {
+        Err(e) if e.is_closed() => {
+            tracing::warn!(error = %e, "database connection was dropped; retrying once");
+            let client = pool.get().await?;
+            Ok(op(client).await?)
+        }
+        other => Ok(other?),
+    }
+}
+
+/// What the migration runner did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    pub applied: Vec<String>,
+}
+
+/// Applies every pending migration under an advisory lock. Running it again is a no-op.
+pub async fn migrate(pool: &Pool) -> anyhow::Result<MigrationReport> {
+    let mut client = pool.get().await?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
+        .await?;
+    let result = embedded::migrations::runner()
+        .run_async(&mut **client)
+        .await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
+        .await?;
+    let report = result?;
+    let applied: Vec<String> = report
+        .applied_migrations()
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
+    tracing::info!(applied = applied.len(), "database migrations checked");
+    Ok(MigrationReport { applied })
+}
+
+/// The names of the migrations embedded in this build, in order.
+pub fn embedded_migrations() -> Vec<String> {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| m.to_string())
+        .collect()
+}
