@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::domain::ContentType;
+use crate::webhook::WebhookSecret;
+
 /// What went wrong while reading the configuration. Always names the variable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -55,10 +58,62 @@ pub struct TelemetryConfig {
     pub filter: String,
 }
 
+/// Object storage. Present when `PHOTO_BUCKET` is set.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub bucket: String,
+    /// An S3-compatible endpoint instead of AWS (the local server, MinIO, …).
+    pub endpoint_url: Option<String>,
+    /// Path-style addressing (`host/bucket/key`); on by default with a custom endpoint.
+    pub force_path_style: bool,
+    pub upload_url_ttl: Duration,
+    pub download_url_ttl: Duration,
+}
+
+/// Limits on what users may upload.
+#[derive(Debug, Clone)]
+pub struct LimitsConfig {
+    pub max_batch: usize,
+    pub max_upload_bytes: u64,
+    pub allowed_types: Vec<ContentType>,
+    /// Width × height above which an image is refused (decompression bombs).
+    pub max_image_pixels: u64,
+}
+
+/// Identity. On AWS the HTTP API's JWT authorizer checks tokens; locally, HS256 dev
+/// tokens signed with `DEV_JWT_SECRET` are checked by us.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub dev_jwt_secret: Option<SecretString>,
+}
+
+/// The job queue and the signature on its messages.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// SQS queue URL. Unset: jobs are delivered another way (the local dispatcher).
+    pub queue_url: Option<String>,
+    /// An SQS-compatible endpoint instead of AWS.
+    pub endpoint_url: Option<String>,
+    /// Standard Webhooks secret (`whsec_…`) signing every job message.
+    pub webhook_secret: Option<WebhookSecret>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database: DatabaseConfig,
     pub telemetry: TelemetryConfig,
+    pub storage: Option<StorageConfig>,
+    pub limits: LimitsConfig,
+    pub auth: AuthConfig,
+    pub queue: QueueConfig,
+}
+
+/// What a binary needs configured, checked at cold start by [`Config::require`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Storage,
+    Queue,
+    WebhookSecret,
 }
 
 impl Config {
@@ -93,7 +148,61 @@ impl Config {
         } else {
             LogFormat::Pretty
         };
+        let storage = match env.get("PHOTO_BUCKET") {
+            None => None,
+            Some(bucket) => {
+                let endpoint_url = env.get("S3_ENDPOINT_URL");
+                Some(StorageConfig {
+                    bucket,
+                    force_path_style: env.parsed("S3_FORCE_PATH_STYLE", endpoint_url.is_some())?,
+                    endpoint_url,
+                    upload_url_ttl: Duration::from_secs(env.parsed("UPLOAD_URL_TTL_SECS", 300)?),
+                    download_url_ttl: Duration::from_secs(
+                        env.parsed("DOWNLOAD_URL_TTL_SECS", 3600)?,
+                    ),
+                })
+            }
+        };
+        let allowed_types = match env.get("ALLOWED_CONTENT_TYPES") {
+            None => ContentType::ALL.to_vec(),
+            Some(list) => list
+                .split(',')
+                .map(|t| {
+                    ContentType::parse(t).ok_or_else(|| ConfigError::Invalid {
+                        name: "ALLOWED_CONTENT_TYPES",
+                        reason: format!("`{}` is not an image type Momentarium can read", t.trim()),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let limits = LimitsConfig {
+            max_batch: env.parsed("MAX_BATCH_SIZE", 50)?,
+            max_upload_bytes: env.parsed("MAX_UPLOAD_BYTES", 25 * 1024 * 1024)?,
+            allowed_types,
+            max_image_pixels: env.parsed("MAX_IMAGE_PIXELS", 150_000_000)?,
+        };
+        let webhook_secret = match env.get("WEBHOOK_SECRET") {
+            None => None,
+            Some(raw) => {
+                Some(
+                    WebhookSecret::parse(&raw).map_err(|reason| ConfigError::Invalid {
+                        name: "WEBHOOK_SECRET",
+                        reason,
+                    })?,
+                )
+            }
+        };
         Ok(Self {
+            storage,
+            limits,
+            auth: AuthConfig {
+                dev_jwt_secret: env.get("DEV_JWT_SECRET").map(SecretString::from),
+            },
+            queue: QueueConfig {
+                queue_url: env.get("JOB_QUEUE_URL"),
+                endpoint_url: env.get("SQS_ENDPOINT_URL"),
+                webhook_secret,
+            },
             database: DatabaseConfig {
                 url: SecretString::from(url),
                 pool_size,
@@ -104,6 +213,27 @@ impl Config {
                 filter: env.get("RUST_LOG").unwrap_or_else(|| "info".to_string()),
             },
         })
+    }
+}
+
+impl Config {
+    /// Fails unless everything in `needs` is configured, naming the missing variable.
+    pub fn require(&self, needs: &[Need]) -> Result<(), ConfigError> {
+        for need in needs {
+            let missing = match need {
+                Need::Storage => self.storage.is_none().then_some("PHOTO_BUCKET"),
+                Need::Queue => self.queue.queue_url.is_none().then_some("JOB_QUEUE_URL"),
+                Need::WebhookSecret => self
+                    .queue
+                    .webhook_secret
+                    .is_none()
+                    .then_some("WEBHOOK_SECRET"),
+            };
+            if let Some(name) = missing {
+                return Err(ConfigError::Missing { name });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -243,6 +373,71 @@ mod tests {
         let local =
             Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://localhost/db")])).unwrap();
         assert_eq!(local.telemetry.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn storage_needs_a_bucket_and_require_names_it() {
+        let cfg =
+            Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://localhost/db")])).unwrap();
+        assert!(cfg.storage.is_none());
+        assert_eq!(
+            cfg.require(&[Need::Storage]).unwrap_err(),
+            ConfigError::Missing {
+                name: "PHOTO_BUCKET"
+            }
+        );
+        assert_eq!(
+            cfg.require(&[Need::WebhookSecret]).unwrap_err(),
+            ConfigError::Missing {
+                name: "WEBHOOK_SECRET"
+            }
+        );
+        let cfg = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgres://localhost/db"),
+            ("PHOTO_BUCKET", "photos"),
+            ("S3_ENDPOINT_URL", "http://127.0.0.1:9000"),
+        ]))
+        .unwrap();
+        let storage = cfg.storage.as_ref().unwrap();
+        assert!(storage.force_path_style);
+        assert_eq!(storage.upload_url_ttl, Duration::from_secs(300));
+        assert!(cfg.require(&[Need::Storage]).is_ok());
+    }
+
+    #[test]
+    fn limits_default_to_the_documented_values() {
+        let cfg =
+            Config::from_lookup(lookup(&[("DATABASE_URL", "postgres://localhost/db")])).unwrap();
+        assert_eq!(cfg.limits.max_batch, 50);
+        assert_eq!(cfg.limits.max_upload_bytes, 25 * 1024 * 1024);
+        assert_eq!(cfg.limits.allowed_types, ContentType::ALL.to_vec());
+    }
+
+    #[test]
+    fn bad_allowed_type_and_bad_webhook_secret_are_named() {
+        let err = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgres://localhost/db"),
+            ("ALLOWED_CONTENT_TYPES", "image/jpeg,image/gif"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("ALLOWED_CONTENT_TYPES"));
+        assert!(err.to_string().contains("image/gif"));
+        let err = Config::from_lookup(lookup(&[
+            ("DATABASE_URL", "postgres://localhost/db"),
+            ("WEBHOOK_SECRET", "whsec_not base64!"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "WEBHOOK_SECRET",
+                ..
+            }
+        ));
+        assert!(
+            !err.to_string().contains("not base64"),
+            "secret echoed: {err}"
+        );
     }
 
     #[test]

@@ -20,15 +20,29 @@ pub enum ApiError {
     /// 404: missing, or somebody else's (indistinguishable on purpose).
     #[error("{what} not found")]
     NotFound { what: &'static str },
+    /// 404 for several ids at once; lists them (they are the caller's own input).
+    #[error("some {what}s were not found")]
+    NotFoundMany {
+        what: &'static str,
+        ids: Vec<uuid::Uuid>,
+    },
     /// 409: the resource is in a state that does not allow this.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     /// 413: the body or a declared size is over a limit.
     #[error("{message}")]
-    PayloadTooLarge { code: &'static str, message: String },
+    PayloadTooLarge {
+        code: &'static str,
+        message: String,
+        details: Option<Value>,
+    },
     /// 415: a content type we do not take.
     #[error("{message}")]
-    UnsupportedMediaType { code: &'static str, message: String },
+    UnsupportedMediaType {
+        code: &'static str,
+        message: String,
+        details: Option<Value>,
+    },
     /// 422: well-formed but invalid.
     #[error("{message}")]
     Unprocessable {
@@ -71,6 +85,17 @@ impl ApiError {
         }
     }
 
+    pub fn not_found(what: &'static str) -> Self {
+        Self::NotFound { what }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         Self::Internal(cause.into())
     }
@@ -79,7 +104,7 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::NotFound { .. } | Self::NotFoundMany { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -98,7 +123,7 @@ impl ApiError {
             | Self::UnsupportedMediaType { code, .. }
             | Self::Unprocessable { code, .. }
             | Self::Unavailable { code, .. } => code,
-            Self::NotFound { .. } => "not_found",
+            Self::NotFound { .. } | Self::NotFoundMany { .. } => "not_found",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -131,9 +156,20 @@ impl IntoResponse for ApiError {
         if let Self::Unprocessable {
             details: Some(details),
             ..
+        }
+        | Self::PayloadTooLarge {
+            details: Some(details),
+            ..
+        }
+        | Self::UnsupportedMediaType {
+            details: Some(details),
+            ..
         } = &self
         {
             error["details"] = details.clone();
+        }
+        if let Self::NotFoundMany { ids, .. } = &self {
+            error["details"] = json!({ "ids": ids });
         }
         let mut response = (status, Json(json!({ "error": error }))).into_response();
         if let Self::Unavailable {

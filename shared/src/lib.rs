@@ -4,13 +4,26 @@
 //! suites use this crate, so all of them run the same code: configuration, telemetry,
 //! the database pool and migrations, the HTTP error type and the route handlers.
 
+pub mod app;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod identity;
+pub mod inspect;
+pub mod lambda;
+#[cfg(feature = "local")]
+pub mod local_s3;
+pub mod queue;
+pub mod repo;
+pub mod storage;
 pub mod telemetry;
+pub mod usecase;
+pub mod webhook;
 
+pub use app::App;
 pub use config::Config;
 pub use error::ApiError;
 

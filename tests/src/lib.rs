@@ -11,14 +11,29 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+pub mod photos;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use aws_lambda_events::event::s3::S3Event;
 use deadpool_postgres::Pool;
+use lambda_runtime::LambdaEvent;
+use momentarium_shared::App;
 use momentarium_shared::config::Config;
+use momentarium_shared::identity::issue_dev_token;
+use momentarium_shared::lambda::{S3Summary, handle_s3_event};
+use momentarium_shared::local_s3::LocalS3;
+use momentarium_shared::queue::{JobQueue, SqsQueue};
+use momentarium_shared::storage::S3Store;
+use momentarium_shared::webhook::WebhookSecret;
 use momentarium_shared::{db, http};
+use secrecy::SecretString;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
@@ -241,28 +256,276 @@ async fn database_exists(admin: &tokio_postgres::Client, name: &str) -> bool {
         .is_some()
 }
 
-/// The app, served on a loopback port, with a fresh database.
+pub const DEV_SECRET: &str = "momentarium-test-dev-secret";
+pub const BUCKET: &str = "momentarium-test";
+pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// The app, served on a loopback port, with a fresh database and an embedded S3-protocol
+/// server (SigV4 checked) in a temporary directory.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
+    pub app: App,
+    pub s3: LocalS3,
     pub db: TestDb,
+    _dir: tempfile::TempDir,
 }
 
 impl TestApp {
+    /// The app with no job queue (jobs stay pending for the sweep).
     pub async fn spawn() -> Self {
+        Self::spawn_with(|app| app).await
+    }
+
+    /// The app with SQS (the moto server) as its job queue.
+    pub async fn spawn_with_sqs() -> (Self, TestSqs) {
+        let sqs = TestSqs::new().await;
+        let queue = sqs.job_queue();
+        let app = Self::spawn_with(move |app| app.with_queue(queue)).await;
+        (app, sqs)
+    }
+
+    pub async fn spawn_with(customise: impl FnOnce(App) -> App) -> Self {
         let db = TestDb::new().await;
-        let config = test_config(&db.url);
-        let addr = serve(http::AppState::new(config, db.pool.clone())).await;
+        let dir = tempfile::tempdir().unwrap();
+        let s3 = LocalS3::start(
+            dir.path(),
+            BUCKET,
+            "127.0.0.1:0".parse().unwrap(),
+            "momentarium-test-key",
+            "momentarium-test-secret-key",
+        )
+        .await
+        .unwrap();
+        let config = test_config_with(
+            &db.url,
+            &[
+                ("DEV_JWT_SECRET", DEV_SECRET),
+                ("PHOTO_BUCKET", BUCKET),
+                ("S3_ENDPOINT_URL", &s3.endpoint()),
+                ("WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ],
+        );
+        let store = S3Store::with_sdk_config(&s3.sdk_config(), config.storage.as_ref().unwrap());
+        let app = customise(App::new(config, db.pool.clone()).with_storage(store));
+        let addr = serve(app.clone()).await;
         Self {
             addr,
             http: client(),
+            app,
+            s3,
             db,
+            _dir: dir,
         }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
+
+    /// A dev token for `subject`, valid for an hour.
+    pub fn token(&self, subject: &str) -> String {
+        issue_dev_token(
+            &SecretString::from(DEV_SECRET),
+            subject,
+            Duration::from_secs(3600),
+        )
+    }
+
+    pub fn storage(&self) -> &S3Store {
+        self.app.storage.as_ref().unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Asks for upload URLs for `files` (`(filename, content type, bytes)`), returning the
+    /// `uploads` array.
+    pub async fn upload_urls(&self, token: &str, files: &[(&str, &str, usize)]) -> Vec<Value> {
+        let files: Vec<Value> = files
+            .iter()
+            .map(|(name, ct, size)| json!({"filename": name, "contentType": ct, "size": size}))
+            .collect();
+        let response = self
+            .post_json(
+                "/api/uploads/generate-urls",
+                token,
+                &json!({ "files": files }),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "generate-urls failed");
+        let body: Value = response.json().await.unwrap();
+        body["uploads"].as_array().unwrap().clone()
+    }
+
+    /// PUTs `bytes` to a presigned upload, with the headers the ticket says to send.
+    pub async fn put(&self, ticket: &Value, bytes: Vec<u8>) -> reqwest::Response {
+        let mut request = self.http.put(ticket["url"].as_str().unwrap());
+        for (name, value) in ticket["headers"].as_object().unwrap() {
+            if name != "content-length" {
+                request = request.header(name.as_str(), value.as_str().unwrap());
+            }
+        }
+        request.body(bytes).send().await.unwrap()
+    }
+
+    /// Delivers an S3 ObjectCreated event for `keys` (as S3 sends them: URL-encoded),
+    /// through the real `aws_lambda_events` type and the on-upload handler.
+    pub async fn s3_event(&self, keys: &[&str]) -> Result<S3Summary, lambda_runtime::Error> {
+        let raw = std::fs::read_to_string(events_dir().join("on-upload.json")).unwrap();
+        let mut event: Value = serde_json::from_str(&raw).unwrap();
+        let template = event["Records"][0].clone();
+        event["Records"] = Value::Array(
+            keys.iter()
+                .map(|key| {
+                    let mut record = template.clone();
+                    record["s3"]["object"]["key"] = json!(key);
+                    record["s3"]["bucket"]["name"] = json!(BUCKET);
+                    record
+                })
+                .collect(),
+        );
+        let event: S3Event = serde_json::from_value(event).expect("an S3 event");
+        handle_s3_event(
+            &self.app,
+            LambdaEvent::new(event, lambda_runtime::Context::default()),
+        )
+        .await
+    }
+
+    /// generate-urls → PUT → S3 event for each photo; returns the image ids.
+    pub async fn upload_photos(
+        &self,
+        token: &str,
+        photos: &[(&str, &str, Vec<u8>)],
+    ) -> Vec<String> {
+        let specs: Vec<(&str, &str, usize)> =
+            photos.iter().map(|(n, t, b)| (*n, *t, b.len())).collect();
+        let tickets = self.upload_urls(token, &specs).await;
+        let mut keys = Vec::new();
+        for (ticket, (_, _, bytes)) in tickets.iter().zip(photos) {
+            let response = self.put(ticket, bytes.clone()).await;
+            assert_eq!(
+                response.status(),
+                200,
+                "presigned PUT refused: {}",
+                response.text().await.unwrap()
+            );
+            keys.push(ticket["key"].as_str().unwrap().to_string());
+        }
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        self.s3_event(&keys).await.expect("on-upload");
+        tickets
+            .iter()
+            .map(|t| t["imageId"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// The repository's `events/` folder.
+pub fn events_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+/// A queue on the moto SQS server (started on demand at 127.0.0.1:5055, or found at
+/// `TEST_SQS_ENDPOINT`).
+pub struct TestSqs {
+    pub client: aws_sdk_sqs::Client,
+    pub queue_url: String,
+}
+
+impl TestSqs {
+    pub async fn new() -> Self {
+        let endpoint = ensure_moto().await;
+        let credentials =
+            aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "moto");
+        let config = aws_sdk_sqs::Config::builder()
+            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+            .credentials_provider(credentials)
+            .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+            .endpoint_url(endpoint)
+            .build();
+        let client = aws_sdk_sqs::Client::from_conf(config);
+        let name = format!("jobs-{}", uuid::Uuid::new_v4().simple());
+        let out = client
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .expect("creating a queue on moto");
+        Self {
+            client,
+            queue_url: out.queue_url().unwrap().to_string(),
+        }
+    }
+
+    pub fn job_queue(&self) -> Arc<dyn JobQueue> {
+        Arc::new(SqsQueue::new(
+            self.client.clone(),
+            self.queue_url.clone(),
+            WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
+        ))
+    }
+
+    /// Everything waiting in the queue now.
+    pub async fn receive_all(&self) -> Vec<aws_sdk_sqs::types::Message> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        out.messages.unwrap_or_default()
+    }
+}
+
+async fn ensure_moto() -> String {
+    if let Ok(endpoint) = std::env::var("TEST_SQS_ENDPOINT") {
+        return endpoint;
+    }
+    let addr = "127.0.0.1:5055";
+    let up = || async { tokio::net::TcpStream::connect(addr).await.is_ok() };
+    if !up().await {
+        let spawned = std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", "5055"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        if let Err(e) = spawned {
+            panic!(
+                "These tests need moto's SQS server and could not start `moto_server`: {e}.\n\
+                 Install it with `pip install 'moto[server]'` (./infra/test.sh does), or set TEST_SQS_ENDPOINT."
+            );
+        }
+        for _ in 0..100 {
+            if up().await {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(up().await, "moto_server did not start listening on {addr}");
+    }
+    format!("http://{addr}")
 }
 
 /// A reqwest client with a bound on every request, so a hang fails the test.
@@ -274,7 +537,7 @@ pub fn client() -> reqwest::Client {
 }
 
 /// Serves the router for `state` on 127.0.0.1 and returns the address.
-pub async fn serve(state: http::AppState) -> SocketAddr {
+pub async fn serve(state: App) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

@@ -1,0 +1,6 @@
+//! Lambda: GET /api/jobs/{jobId}/status. Wiring only; the handler lives in `momentarium_shared::http`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    momentarium_shared::lambda::serve_http(&[]).await
+}

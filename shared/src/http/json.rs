@@ -1,0 +1,59 @@
+//! A JSON body extractor whose rejections are `ApiError`s in the documented shape.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(map_rejection(rejection)),
+        }
+    }
+}
+
+fn map_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType {
+            code: "unsupported_content_type",
+            message: "Send the body as JSON with `Content-Type: application/json`.".into(),
+            details: None,
+        },
+        JsonRejection::JsonSyntaxError(_) => {
+            ApiError::bad_request("invalid_json", "The body is not valid JSON.")
+        }
+        JsonRejection::JsonDataError(e) => {
+            // serde's message names the field and the expected type; it describes only the
+            // client's own input.
+            let detail = e.body_text();
+            let detail = detail
+                .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+                .unwrap_or(&detail)
+                .chars()
+                .take(300)
+                .collect::<String>();
+            ApiError::bad_request(
+                "invalid_body",
+                format!("The body does not have the expected shape: {detail}"),
+            )
+        }
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
+            code: "body_too_large",
+            message: "The request body is too large.".into(),
+            details: None,
+        },
+        _ => ApiError::bad_request("invalid_body", "The request body could not be read."),
+    }
+}

@@ -1,0 +1,118 @@
+//! The job queue port: SQS in production, an in-process dispatcher locally. Every message
+//! is the same signed envelope: body `{"type":"gallery.process","jobId":…}` with Standard
+//! Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature` beside it (SQS message
+//! attributes, or HTTP headers).
+
+use async_trait::async_trait;
+use aws_sdk_sqs::types::MessageAttributeValue;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::webhook::{SignedHeaders, WebhookSecret};
+
+pub const MESSAGE_TYPE: &str = "gallery.process";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobMessage {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub job_id: Uuid,
+}
+
+impl JobMessage {
+    pub fn process(job_id: Uuid) -> Self {
+        Self {
+            kind: MESSAGE_TYPE.to_string(),
+            job_id,
+        }
+    }
+
+    /// The `webhook-id`: the same on every delivery of this job, so receivers can dedupe.
+    pub fn message_id(&self) -> String {
+        format!("msg_{}", self.job_id.simple())
+    }
+}
+
+/// A message ready to send: the exact body bytes and their signature.
+#[derive(Debug, Clone)]
+pub struct SignedMessage {
+    pub body: String,
+    pub headers: SignedHeaders,
+}
+
+impl SignedMessage {
+    pub fn new(secret: &WebhookSecret, message: &JobMessage, now_unix: i64) -> Self {
+        let body = serde_json::to_string(message).unwrap_or_default();
+        let headers = SignedHeaders::sign(secret, &message.message_id(), now_unix, body.as_bytes());
+        Self { body, headers }
+    }
+}
+
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Hands the job to the queue. An error means it may not have been delivered; the
+    /// sweep re-sends jobs left pending.
+    async fn enqueue(&self, message: &JobMessage) -> anyhow::Result<()>;
+}
+
+/// SQS, via aws-sdk-sqs.
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+    secret: WebhookSecret,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: String, secret: WebhookSecret) -> Self {
+        Self {
+            client,
+            queue_url,
+            secret,
+        }
+    }
+
+    pub async fn connect(
+        queue_url: String,
+        endpoint_url: Option<&str>,
+        secret: WebhookSecret,
+    ) -> Self {
+        let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let mut builder = aws_sdk_sqs::config::Builder::from(&shared);
+        if let Some(endpoint) = endpoint_url {
+            builder = builder.endpoint_url(endpoint);
+        }
+        Self::new(
+            aws_sdk_sqs::Client::from_conf(builder.build()),
+            queue_url,
+            secret,
+        )
+    }
+}
+
+fn attribute(value: &str) -> anyhow::Result<MessageAttributeValue> {
+    Ok(MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()?)
+}
+
+#[async_trait]
+impl JobQueue for SqsQueue {
+    async fn enqueue(&self, message: &JobMessage) -> anyhow::Result<()> {
+        let signed = SignedMessage::new(&self.secret, message, chrono::Utc::now().timestamp());
+        let out = self
+            .client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(&signed.body)
+            .message_attributes("webhook-id", attribute(&signed.headers.id)?)
+            .message_attributes("webhook-timestamp", attribute(&signed.headers.timestamp)?)
+            .message_attributes("webhook-signature", attribute(&signed.headers.signature)?)
+            .send()
+            .await
+            .map_err(|e| anyhow::Error::new(e.into_service_error()))?;
+        tracing::info!(job_id = %message.job_id, sqs_message_id = out.message_id(), "job enqueued");
+        Ok(())
+    }
+}

@@ -1,0 +1,181 @@
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::domain::{ContentType, ImageKey, ImageStatus};
+use crate::inspect::Inspection;
+
+/// A new image row, before its bytes arrive.
+#[derive(Debug, Clone)]
+pub struct NewImage {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub key: ImageKey,
+    pub filename: String,
+    pub content_type: ContentType,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub original_filename: String,
+    pub declared_content_type: String,
+    pub declared_size: i64,
+    pub status: ImageStatus,
+    pub rejection_reason: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub taken_at: Option<DateTime<Utc>>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl ImageRow {
+    pub fn key(&self) -> ImageKey {
+        ImageKey::new(self.user_id, self.id)
+    }
+}
+
+const COLUMNS: &str = "id, user_id, original_filename, declared_content_type, declared_size, \
+                       status, rejection_reason, width, height, taken_at, latitude, longitude";
+
+impl TryFrom<&Row> for ImageRow {
+    type Error = tokio_postgres::Error;
+    fn try_from(row: &Row) -> Result<Self, Self::Error> {
+        let status: String = row.try_get("status")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            original_filename: row.try_get("original_filename")?,
+            declared_content_type: row.try_get("declared_content_type")?,
+            declared_size: row.try_get("declared_size")?,
+            // The CHECK constraint admits only the three known statuses.
+            status: ImageStatus::parse(&status).unwrap_or(ImageStatus::Rejected),
+            rejection_reason: row.try_get("rejection_reason")?,
+            width: row.try_get("width")?,
+            height: row.try_get("height")?,
+            taken_at: row.try_get("taken_at")?,
+            latitude: row.try_get("latitude")?,
+            longitude: row.try_get("longitude")?,
+        })
+    }
+}
+
+/// Inserts a batch of `pending_upload` rows in one statement.
+pub async fn insert_pending(
+    client: &impl GenericClient,
+    images: &[NewImage],
+) -> Result<(), tokio_postgres::Error> {
+    let ids: Vec<Uuid> = images.iter().map(|i| i.id).collect();
+    let users: Vec<Uuid> = images.iter().map(|i| i.user_id).collect();
+    let keys: Vec<String> = images.iter().map(|i| i.key.to_string()).collect();
+    let names: Vec<&str> = images.iter().map(|i| i.filename.as_str()).collect();
+    let types: Vec<&str> = images.iter().map(|i| i.content_type.as_str()).collect();
+    let sizes: Vec<i64> = images.iter().map(|i| i.size as i64).collect();
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO images (id, user_id, storage_key, original_filename, declared_content_type, declared_size) \
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[])",
+        )
+        .await?;
+    client
+        .execute(&stmt, &[&ids, &users, &keys, &names, &types, &sizes])
+        .await?;
+    Ok(())
+}
+
+/// One of the user's images.
+pub async fn find(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Option<ImageRow>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM images WHERE id = $1 AND user_id = $2"
+        ))
+        .await?;
+    client
+        .query_opt(&stmt, &[&id, &user_id])
+        .await?
+        .as_ref()
+        .map(ImageRow::try_from)
+        .transpose()
+}
+
+/// The user's images among `ids` (others' and unknown ids are simply absent).
+pub async fn find_many(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<ImageRow>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM images WHERE user_id = $1 AND id = ANY($2)"
+        ))
+        .await?;
+    client
+        .query(&stmt, &[&user_id, &ids])
+        .await?
+        .iter()
+        .map(ImageRow::try_from)
+        .collect()
+}
+
+/// Records an inspected upload. Only a `pending_upload` row changes: running it twice,
+/// or after a rejection, does nothing. Returns whether the row changed.
+pub async fn mark_uploaded(
+    client: &impl GenericClient,
+    id: Uuid,
+    size: u64,
+    inspection: &Inspection,
+) -> Result<bool, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE images SET status = 'uploaded', uploaded_at = now(), size_bytes = $2, \
+                 detected_content_type = $3, width = $4, height = $5, taken_at = $6, \
+                 taken_at_offset_minutes = $7, latitude = $8, longitude = $9, \
+                 camera_make = $10, camera_model = $11, orientation = $12 \
+             WHERE id = $1 AND status = 'pending_upload'",
+        )
+        .await?;
+    let exif = &inspection.exif;
+    let n = client
+        .execute(
+            &stmt,
+            &[
+                &id,
+                &(size as i64),
+                &inspection.content_type.as_str(),
+                &(inspection.width as i32),
+                &(inspection.height as i32),
+                &exif.taken_at,
+                &exif.offset_minutes,
+                &exif.latitude,
+                &exif.longitude,
+                &exif.camera_make,
+                &exif.camera_model,
+                &exif.orientation.map(i16::from),
+            ],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Marks a pending upload rejected, with the reason. Returns whether the row changed.
+pub async fn mark_rejected(
+    client: &impl GenericClient,
+    id: Uuid,
+    reason: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE images SET status = 'rejected', rejection_reason = $2 \
+             WHERE id = $1 AND status = 'pending_upload'",
+        )
+        .await?;
+    Ok(client.execute(&stmt, &[&id, &reason]).await? == 1)
+}

@@ -1,0 +1,181 @@
+//! Reading galleries: one with its albums and photos, or the caller's list.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeZone, Utc};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::db;
+use crate::domain::ImageKey;
+use crate::error::ApiError;
+use crate::identity::Caller;
+use crate::repo::galleries::{self, AlbumImageRow, GalleryRow};
+
+#[derive(Debug, Clone)]
+pub struct ImageView {
+    pub image_id: Uuid,
+    pub url: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub taken_at: Option<DateTime<Utc>>,
+    pub caption: Option<String>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AlbumView {
+    pub album_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub cover_image_id: Option<Uuid>,
+    pub images: Vec<ImageView>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GalleryView {
+    pub gallery: GalleryRow,
+    pub albums: Vec<AlbumView>,
+}
+
+/// One gallery: two queries (the gallery, then all albums with their images), then a
+/// presigned GET per photo, computed locally.
+#[tracing::instrument(skip(app), fields(user_id = %caller.user_id))]
+pub async fn get_gallery(
+    app: &App,
+    caller: &Caller,
+    gallery_id: Uuid,
+) -> Result<GalleryView, ApiError> {
+    let user_id = caller.user_id;
+    let storage = app.storage()?;
+    let (gallery, rows) = db::with_client(&app.pool, |client| async move {
+        let Some(gallery) = galleries::find(&client, user_id, gallery_id).await? else {
+            return Ok((None, Vec::new()));
+        };
+        let rows = galleries::album_images(&client, user_id, gallery_id).await?;
+        Ok((Some(gallery), rows))
+    })
+    .await?;
+    let gallery = gallery.ok_or(ApiError::NotFound { what: "gallery" })?;
+    let mut albums: Vec<AlbumView> = Vec::new();
+    for row in rows {
+        let AlbumImageRow {
+            album_id,
+            title,
+            description,
+            cover_image_id,
+            image_id,
+            width,
+            height,
+            taken_at,
+            caption,
+            tags,
+        } = row;
+        if albums.last().map(|a| a.album_id) != Some(album_id) {
+            albums.push(AlbumView {
+                album_id,
+                title,
+                description,
+                cover_image_id,
+                images: Vec::new(),
+            });
+        }
+        if let (Some(image_id), Some(album)) = (image_id, albums.last_mut()) {
+            let url = storage
+                .presign_download(&ImageKey::new(user_id, image_id))
+                .await
+                .map_err(ApiError::internal)?;
+            album.images.push(ImageView {
+                image_id,
+                url,
+                width,
+                height,
+                taken_at,
+                caption,
+                tags: tags.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(GalleryView { gallery, albums })
+}
+
+pub const DEFAULT_PAGE: i64 = 20;
+pub const MAX_PAGE: i64 = 100;
+
+fn encode_cursor(row: &GalleryRow) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}.{}", row.created_at.timestamp_micros(), row.id))
+}
+
+fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let invalid =
+        || ApiError::bad_request("invalid_cursor", "The cursor is not one this API gave out.");
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (micros, id) = text.split_once('.').ok_or_else(invalid)?;
+    let micros: i64 = micros.parse().map_err(|_| invalid())?;
+    let at = Utc.timestamp_micros(micros).single().ok_or_else(invalid)?;
+    let id = Uuid::parse_str(id).map_err(|_| invalid())?;
+    Ok((at, id))
+}
+
+/// A page of the caller's galleries, newest first, and the cursor for the next page.
+pub async fn list_galleries(
+    app: &App,
+    caller: &Caller,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> Result<(Vec<GalleryRow>, Option<String>), ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be between 1 and {MAX_PAGE}."),
+        ));
+    }
+    let after = cursor.map(decode_cursor).transpose()?;
+    let user_id = caller.user_id;
+    // Fetch one extra row to know whether another page exists.
+    let mut rows = db::with_client(&app.pool, |client| async move {
+        galleries::list(&client, user_id, after, limit + 1).await
+    })
+    .await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::JobStatus;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_a_400() {
+        let row = GalleryRow {
+            id: Uuid::new_v4(),
+            created_at: Utc.timestamp_micros(1_763_780_000_123_456).unwrap(),
+            job_id: Uuid::new_v4(),
+            status: JobStatus::Pending,
+            image_count: 3,
+            album_count: 0,
+        };
+        let cursor = encode_cursor(&row);
+        assert_eq!(decode_cursor(&cursor).unwrap(), (row.created_at, row.id));
+        for bad in [
+            "",
+            "!!!",
+            "bm90LWEtY3Vyc29y",
+            &URL_SAFE_NO_PAD.encode("12.not-a-uuid"),
+        ] {
+            assert_eq!(
+                decode_cursor(bad).unwrap_err().code(),
+                "invalid_cursor",
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,263 @@
+//! Asking for a batch to be organised: checks, the job, and the queue message.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::db::{self, DbError};
+use crate::domain::{ImageStatus, JobStatus};
+use crate::error::ApiError;
+use crate::identity::Caller;
+use crate::queue::JobMessage;
+use crate::repo::images::{self, ImageRow};
+use crate::repo::jobs::{self, JobRow, NewJob};
+use crate::usecase::uploads::{UploadOutcome, record_upload};
+
+/// The job a process request made (or, for a repeated `Idempotency-Key`, made before).
+#[derive(Debug, Clone)]
+pub struct JobAccepted {
+    pub job_id: Uuid,
+    pub gallery_id: Uuid,
+    pub status: JobStatus,
+    pub created_at: DateTime<Utc>,
+    /// True when this request made the job; false when an earlier one did.
+    pub created: bool,
+}
+
+impl From<&JobRow> for JobAccepted {
+    fn from(job: &JobRow) -> Self {
+        Self {
+            job_id: job.id,
+            gallery_id: job.gallery_id,
+            status: job.status,
+            created_at: job.created_at,
+            created: false,
+        }
+    }
+}
+
+/// Parses an `Idempotency-Key` header value: 1–255 visible ASCII characters.
+pub fn parse_idempotency_key(raw: &str) -> Result<String, ApiError> {
+    let key = raw.trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
+        ));
+    }
+    Ok(key.to_string())
+}
+
+fn request_hash(image_ids: &[Uuid]) -> String {
+    let mut hasher = Sha256::new();
+    for id in image_ids {
+        hasher.update(id.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn same_request(job: &JobRow, hash: &str) -> Result<JobAccepted, ApiError> {
+    if job.request_hash.as_deref() == Some(hash) {
+        Ok(JobAccepted::from(job))
+    } else {
+        Err(ApiError::unprocessable(
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for a different set of photos.",
+        ))
+    }
+}
+
+/// Checks the batch, creates the gallery and its pending job in one transaction, and sends
+/// the job to the queue. A send that fails leaves the job pending with no `enqueued_at`;
+/// the sweep re-sends such jobs, so the request still succeeds.
+#[tracing::instrument(skip(app, image_ids), fields(user_id = %caller.user_id, image_count = image_ids.len()))]
+pub async fn request_processing(
+    app: &App,
+    caller: &Caller,
+    image_ids: &[Uuid],
+    idempotency_key: Option<&str>,
+) -> Result<JobAccepted, ApiError> {
+    let max = app.config.limits.max_batch;
+    if image_ids.is_empty() {
+        return Err(ApiError::unprocessable(
+            "empty_batch",
+            "Send at least one image id.",
+        ));
+    }
+    if image_ids.len() > max {
+        return Err(ApiError::Unprocessable {
+            code: "batch_too_large",
+            message: format!(
+                "A batch holds at most {max} photos; this one has {}.",
+                image_ids.len()
+            ),
+            details: Some(json!({"maxFiles": max, "files": image_ids.len()})),
+        });
+    }
+    let mut seen = HashSet::new();
+    let duplicates: Vec<Uuid> = image_ids
+        .iter()
+        .filter(|id| !seen.insert(**id))
+        .copied()
+        .collect();
+    if !duplicates.is_empty() {
+        return Err(ApiError::Unprocessable {
+            code: "duplicate_image_ids",
+            message: "Each photo may appear only once in a batch.".into(),
+            details: Some(json!({"imageIds": duplicates})),
+        });
+    }
+    let hash = request_hash(image_ids);
+    let user_id = caller.user_id;
+
+    if let Some(key) = idempotency_key {
+        let existing = db::with_client(&app.pool, |client| async move {
+            jobs::find_by_idempotency_key(&client, user_id, key).await
+        })
+        .await?;
+        if let Some(job) = existing {
+            return same_request(&job, &hash);
+        }
+    }
+
+    let ids = image_ids.to_vec();
+    let found = db::with_client(&app.pool, |client| {
+        let ids = ids.clone();
+        async move { images::find_many(&client, user_id, &ids).await }
+    })
+    .await?;
+    if found.len() != image_ids.len() {
+        let known: HashSet<Uuid> = found.iter().map(|i| i.id).collect();
+        let missing: Vec<Uuid> = image_ids
+            .iter()
+            .filter(|id| !known.contains(id))
+            .copied()
+            .collect();
+        // Unknown ids and other users' ids look exactly the same.
+        return Err(ApiError::NotFoundMany {
+            what: "image",
+            ids: missing,
+        });
+    }
+    settle_pending_uploads(app, &found).await?;
+
+    let job = NewJob {
+        id: Uuid::now_v7(),
+        gallery_id: Uuid::now_v7(),
+        user_id,
+        image_ids,
+        idempotency_key,
+        request_hash: &hash,
+    };
+    let mut client = app.pool.get().await.map_err(DbError::from)?;
+    let created = async {
+        let tx = client.transaction().await?;
+        jobs::create_with_gallery(&tx, &job).await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = created {
+        // Two requests with the same key at once: the loser returns the winner's job.
+        let err = DbError::from(e);
+        if err.constraint() == Some("processing_jobs_idempotency_key")
+            && let Some(key) = idempotency_key
+            && let Some(existing) = jobs::find_by_idempotency_key(&client, user_id, key)
+                .await
+                .map_err(DbError::from)?
+        {
+            return same_request(&existing, &hash);
+        }
+        return Err(err.into());
+    }
+    drop(client);
+    tracing::info!(job_id = %job.id, gallery_id = %job.gallery_id, "job created");
+
+    enqueue(app, job.id).await;
+    Ok(JobAccepted {
+        job_id: job.id,
+        gallery_id: job.gallery_id,
+        status: JobStatus::Pending,
+        created_at: Utc::now(),
+        created: true,
+    })
+}
+
+/// Sends the job to the queue and notes it. Failures are logged, not returned: the job is
+/// safely pending and the sweep will send it.
+pub async fn enqueue(app: &App, job_id: Uuid) {
+    let Some(queue) = app.queue.as_ref() else {
+        tracing::warn!(%job_id, "no job queue configured; the job waits for the sweep");
+        return;
+    };
+    match queue.enqueue(&JobMessage::process(job_id)).await {
+        Ok(()) => {
+            if let Err(e) = db::with_client(&app.pool, |client| async move {
+                jobs::mark_enqueued(&client, job_id).await
+            })
+            .await
+            {
+                tracing::warn!(%job_id, error = ?e, "job sent but enqueued_at not recorded");
+            }
+        }
+        Err(e) => {
+            tracing::error!(%job_id, error = ?e, "sending the job to the queue failed; the sweep will retry")
+        }
+    }
+}
+
+/// Images still `pending_upload` may have arrived before their S3 event: look now.
+async fn settle_pending_uploads(app: &App, images: &[ImageRow]) -> Result<(), ApiError> {
+    let mut not_ready = Vec::new();
+    let mut rejected = Vec::new();
+    for image in images {
+        let status = match image.status {
+            ImageStatus::PendingUpload => {
+                let outcome = record_upload(app, &image.key().to_string())
+                    .await
+                    .map_err(|e| match e {
+                        crate::usecase::uploads::RecordError::Database(db) => ApiError::from(db),
+                        other => ApiError::internal(other),
+                    })?;
+                match outcome {
+                    UploadOutcome::Uploaded => ImageStatus::Uploaded,
+                    UploadOutcome::Rejected(_) => ImageStatus::Rejected,
+                    UploadOutcome::AlreadyRecorded(s) => s,
+                    UploadOutcome::ObjectMissing | UploadOutcome::UnknownKey => {
+                        ImageStatus::PendingUpload
+                    }
+                }
+            }
+            s => s,
+        };
+        match status {
+            ImageStatus::Uploaded => {}
+            ImageStatus::PendingUpload => not_ready.push(image.id),
+            ImageStatus::Rejected => rejected.push(image.id),
+        }
+    }
+    if !rejected.is_empty() {
+        return Err(ApiError::Unprocessable {
+            code: "images_rejected",
+            message: "Some photos were rejected when they were uploaded; leave them out.".into(),
+            details: Some(json!({"imageIds": rejected})),
+        });
+    }
+    if !not_ready.is_empty() {
+        return Err(ApiError::Conflict {
+            code: "upload_incomplete",
+            message: format!(
+                "{} photo(s) have not finished uploading; upload them, then ask again.",
+                not_ready.len()
+            ),
+        });
+    }
+    Ok(())
+}
