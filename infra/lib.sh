@@ -42,3 +42,22 @@ ensure_postgres() {
         export TEST_DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/postgres"
     fi
 }
+
+# Python tools the tests talk to (moto's SQS server, independent signers). Installed into
+# the user's Python with pip when missing.
+ensure_python_tools() {
+    local missing=()
+    command -v moto_server >/dev/null || missing+=("moto[server]")
+    if [ ${#missing[@]} -gt 0 ]; then
+        if ! command -v pip3 >/dev/null && ! command -v pip >/dev/null; then
+            log "installing pip from Debian's packages"
+            as_root apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-pip >/dev/null
+        fi
+        log "installing ${missing[*]} with pip"
+        local pip=pip3; command -v pip3 >/dev/null || pip=pip
+        $pip install -q "${missing[@]}" 2>/dev/null \
+            || $pip install -q --break-system-packages "${missing[@]}"
+        hash -r
+    fi
+}

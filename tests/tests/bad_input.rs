@@ -1,0 +1,678 @@
+//! Bad input, endpoint by endpoint: each gets its documented 4xx and error code, never a 5xx.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use momentarium_tests::photos::{self, Exif};
+use momentarium_tests::{DEV_SECRET, TestApp};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct Case {
+    name: &'static str,
+    method: reqwest::Method,
+    path: String,
+    /// `None`: no Authorization header.
+    token: Option<String>,
+    body: Body,
+    headers: Vec<(&'static str, String)>,
+    status: u16,
+    code: &'static str,
+}
+
+enum Body {
+    None,
+    Json(Value),
+    Raw(&'static str, Vec<u8>),
+}
+
+async fn run(app: &TestApp, cases: Vec<Case>) {
+    let mut failures = Vec::new();
+    for case in cases {
+        let mut request = app.http.request(case.method.clone(), app.url(&case.path));
+        if let Some(token) = &case.token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in &case.headers {
+            request = request.header(*name, value);
+        }
+        request = match case.body {
+            Body::None => request,
+            Body::Json(v) => request.json(&v),
+            Body::Raw(ct, bytes) => {
+                let r = request.body(bytes);
+                if ct.is_empty() {
+                    r
+                } else {
+                    r.header("content-type", ct)
+                }
+            }
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let code = body["error"]["code"]
+            .as_str()
+            .unwrap_or("<none>")
+            .to_string();
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        if status != case.status || code != case.code || message.is_empty() {
+            failures.push(format!(
+                "{}: expected {} {}, got {} {}: {}",
+                case.name, case.status, case.code, status, code, text
+            ));
+        }
+        assert!(status < 500, "{}: a 5xx for bad input: {text}", case.name);
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+fn expired_token(subject: &str) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let header = r#"{"alg":"HS256","typ":"JWT"}"#;
+    let claims =
+        json!({"sub": subject, "iss": "momentarium-dev", "iat": now - 7200, "exp": now - 3600});
+    sign_raw(header, &claims.to_string(), DEV_SECRET)
+}
+
+fn sign_raw(header: &str, claims: &str, secret: &str) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let signing_input = format!("{}.{}", b64.encode(header), b64.encode(claims));
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(signing_input.as_bytes());
+    format!(
+        "{signing_input}.{}",
+        b64.encode(mac.finalize().into_bytes())
+    )
+}
+
+fn file(name: &str, ct: &str, size: i64) -> Value {
+    json!({"filename": name, "contentType": ct, "size": size})
+}
+
+fn post(
+    name: &'static str,
+    path: &str,
+    token: &str,
+    body: Value,
+    status: u16,
+    code: &'static str,
+) -> Case {
+    Case {
+        name,
+        method: reqwest::Method::POST,
+        path: path.into(),
+        token: Some(token.into()),
+        body: Body::Json(body),
+        headers: vec![],
+        status,
+        code,
+    }
+}
+
+fn get(
+    name: &'static str,
+    path: &str,
+    token: Option<&str>,
+    status: u16,
+    code: &'static str,
+) -> Case {
+    Case {
+        name,
+        method: reqwest::Method::GET,
+        path: path.into(),
+        token: token.map(str::to_string),
+        body: Body::None,
+        headers: vec![],
+        status,
+        code,
+    }
+}
+
+#[tokio::test]
+async fn identity_problems_are_401s_on_every_user_route() {
+    let app = TestApp::spawn().await;
+    let good = app.token("alice");
+    let forged = momentarium_shared::identity::issue_dev_token(
+        &SecretString::from("not-the-server-secret"),
+        "alice",
+        Duration::from_secs(3600),
+    );
+    let none_alg = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let exp = chrono::Utc::now().timestamp() + 600;
+        format!(
+            "{}.{}.",
+            b64.encode(r#"{"alg":"none"}"#),
+            b64.encode(format!(
+                r#"{{"sub":"alice","iss":"momentarium-dev","exp":{exp}}}"#
+            ))
+        )
+    };
+    let empty_sub = sign_raw(
+        r#"{"alg":"HS256"}"#,
+        &json!({"sub": "", "iss": "momentarium-dev", "exp": chrono::Utc::now().timestamp() + 600})
+            .to_string(),
+        DEV_SECRET,
+    );
+    let routes: Vec<(reqwest::Method, String)> = vec![
+        (reqwest::Method::POST, "/api/uploads/generate-urls".into()),
+        (reqwest::Method::POST, "/api/galleries/process".into()),
+        (
+            reqwest::Method::GET,
+            format!("/api/jobs/{}/status", Uuid::new_v4()),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/galleries/{}", Uuid::new_v4()),
+        ),
+        (reqwest::Method::GET, "/api/galleries".into()),
+    ];
+    let mut cases = Vec::new();
+    for (method, path) in &routes {
+        for (name, token, code) in [
+            ("no token", None, "missing_token"),
+            (
+                "expired token",
+                Some(expired_token("alice")),
+                "token_expired",
+            ),
+            ("forged token", Some(forged.clone()), "invalid_token"),
+            ("alg none", Some(none_alg.clone()), "invalid_token"),
+            (
+                "garbage token",
+                Some("abc.def".to_string()),
+                "invalid_token",
+            ),
+            ("empty subject", Some(empty_sub.clone()), "invalid_token"),
+        ] {
+            cases.push(Case {
+                name,
+                method: method.clone(),
+                path: path.clone(),
+                token,
+                body: Body::Json(json!({})),
+                headers: vec![],
+                status: 401,
+                code,
+            });
+        }
+        cases.push(Case {
+            name: "Basic auth instead of Bearer",
+            method: method.clone(),
+            path: path.clone(),
+            token: None,
+            body: Body::None,
+            headers: vec![("authorization", format!("Basic {good}"))],
+            status: 401,
+            code: "missing_token",
+        });
+    }
+    run(&app, cases).await;
+}
+
+#[tokio::test]
+async fn generate_urls_refuses_each_kind_of_bad_batch() {
+    let app = TestApp::spawn().await;
+    let t = app.token("alice");
+    let path = "/api/uploads/generate-urls";
+    let ok = file("a.jpg", "image/jpeg", 1000);
+    let many: Vec<Value> = (0..51)
+        .map(|i| file(&format!("{i}.jpg"), "image/jpeg", 10))
+        .collect();
+    let mut cases = vec![
+        post(
+            "empty batch",
+            path,
+            &t,
+            json!({"files": []}),
+            422,
+            "empty_batch",
+        ),
+        post(
+            "51 files",
+            path,
+            &t,
+            json!({"files": many}),
+            422,
+            "batch_too_large",
+        ),
+        post("files missing", path, &t, json!({}), 400, "invalid_body"),
+        post(
+            "files not a list",
+            path,
+            &t,
+            json!({"files": "a.jpg"}),
+            400,
+            "invalid_body",
+        ),
+        post(
+            "size a string",
+            path,
+            &t,
+            json!({"files": [{"filename": "a.jpg", "contentType": "image/jpeg", "size": "big"}]}),
+            400,
+            "invalid_body",
+        ),
+        post(
+            "size fractional",
+            path,
+            &t,
+            json!({"files": [{"filename": "a.jpg", "contentType": "image/jpeg", "size": 1.5}]}),
+            400,
+            "invalid_body",
+        ),
+        post(
+            "filename missing",
+            path,
+            &t,
+            json!({"files": [{"contentType": "image/jpeg", "size": 10}]}),
+            400,
+            "invalid_body",
+        ),
+        post(
+            "body is an array",
+            path,
+            &t,
+            json!([ok]),
+            400,
+            "invalid_body",
+        ),
+        post(
+            "gif",
+            path,
+            &t,
+            json!({"files": [file("a.gif", "image/gif", 10)]}),
+            415,
+            "unsupported_media_type",
+        ),
+        post(
+            "svg",
+            path,
+            &t,
+            json!({"files": [file("a.svg", "image/svg+xml", 10)]}),
+            415,
+            "unsupported_media_type",
+        ),
+        post(
+            "html",
+            path,
+            &t,
+            json!({"files": [file("a.html", "text/html", 10)]}),
+            415,
+            "unsupported_media_type",
+        ),
+        post(
+            "zero size",
+            path,
+            &t,
+            json!({"files": [file("a.jpg", "image/jpeg", 0)]}),
+            422,
+            "invalid_size",
+        ),
+        post(
+            "negative size",
+            path,
+            &t,
+            json!({"files": [file("a.jpg", "image/jpeg", -5)]}),
+            422,
+            "invalid_size",
+        ),
+        post(
+            "over 25 MiB",
+            path,
+            &t,
+            json!({"files": [file("a.jpg", "image/jpeg", 25 * 1024 * 1024 + 1)]}),
+            413,
+            "file_too_large",
+        ),
+        post(
+            "path traversal",
+            path,
+            &t,
+            json!({"files": [file("../../etc/passwd", "image/jpeg", 10)]}),
+            422,
+            "invalid_filename",
+        ),
+        post(
+            "windows traversal",
+            path,
+            &t,
+            json!({"files": [file("..\\..\\boot.ini", "image/jpeg", 10)]}),
+            422,
+            "invalid_filename",
+        ),
+        post(
+            "dot dot",
+            path,
+            &t,
+            json!({"files": [file("..", "image/jpeg", 10)]}),
+            422,
+            "invalid_filename",
+        ),
+        post(
+            "NUL in name",
+            path,
+            &t,
+            json!({"files": [file("a\u{0}.jpg", "image/jpeg", 10)]}),
+            422,
+            "invalid_filename",
+        ),
+        post(
+            "newline in name",
+            path,
+            &t,
+            json!({"files": [file("a\n.jpg", "image/jpeg", 10)]}),
+            422,
+            "invalid_filename",
+        ),
+        post(
+            "RTL override",
+            path,
+            &t,
+            json!({"files": [file("gpj\u{202E}.exe", "image/jpeg", 10)]}),
+            422,
+            "invalid_filename",
+        ),
+        post(
+            "empty name",
+            path,
+            &t,
+            json!({"files": [file("  ", "image/jpeg", 10)]}),
+            422,
+            "invalid_filename",
+        ),
+        post(
+            "300-byte name",
+            path,
+            &t,
+            json!({"files": [file(&"a".repeat(300), "image/jpeg", 10)]}),
+            422,
+            "invalid_filename",
+        ),
+        post(
+            "one bad among good",
+            path,
+            &t,
+            json!({"files": [ok.clone(), file("b.jpg", "image/tiff", 10)]}),
+            415,
+            "unsupported_media_type",
+        ),
+    ];
+    cases.push(Case {
+        name: "malformed JSON",
+        method: reqwest::Method::POST,
+        path: path.into(),
+        token: Some(t.clone()),
+        body: Body::Raw("application/json", b"{\"files\": [".to_vec()),
+        headers: vec![],
+        status: 400,
+        code: "invalid_json",
+    });
+    cases.push(Case {
+        name: "not JSON content type",
+        method: reqwest::Method::POST,
+        path: path.into(),
+        token: Some(t.clone()),
+        body: Body::Raw("text/plain", br#"{"files": []}"#.to_vec()),
+        headers: vec![],
+        status: 415,
+        code: "unsupported_content_type",
+    });
+    let huge = format!(
+        r#"{{"files": [{{"filename": "{}", "contentType": "image/jpeg", "size": 1}}]}}"#,
+        "a".repeat(300_000)
+    );
+    cases.push(Case {
+        name: "huge body",
+        method: reqwest::Method::POST,
+        path: path.into(),
+        token: Some(t.clone()),
+        body: Body::Raw("application/json", huge.into_bytes()),
+        headers: vec![],
+        status: 413,
+        code: "body_too_large",
+    });
+    run(&app, cases).await;
+
+    // Nothing was created by any of them.
+    let n: i64 = app
+        .db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM images", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+
+    // Unicode is welcome; the key never carries the name.
+    let ok = app
+        .post_json(
+            path,
+            &t,
+            &json!({"files": [file("Ostsee 🌊 Møn – 日本.jpg", "image/JPEG", 10)]}),
+        )
+        .await;
+    assert_eq!(ok.status(), 200);
+    let body: Value = ok.json().await.unwrap();
+    assert!(
+        !body["uploads"][0]["key"]
+            .as_str()
+            .unwrap()
+            .contains("Ostsee")
+    );
+    assert_eq!(body["uploads"][0]["headers"]["content-type"], "image/jpeg");
+}
+
+#[tokio::test]
+async fn process_refuses_each_kind_of_bad_request() {
+    let app = TestApp::spawn().await;
+    let t = app.token("alice");
+    let bob = app.token("bob");
+    let ids = app
+        .upload_photos(
+            &t,
+            &[(
+                "a.jpg",
+                "image/jpeg",
+                photos::jpeg(8, 8, [1, 1, 1], &Exif::default()),
+            )],
+        )
+        .await;
+    let bobs = app
+        .upload_photos(
+            &bob,
+            &[(
+                "b.jpg",
+                "image/jpeg",
+                photos::jpeg(8, 8, [2, 2, 2], &Exif::default()),
+            )],
+        )
+        .await;
+    let path = "/api/galleries/process";
+    let many: Vec<String> = (0..51).map(|_| Uuid::new_v4().to_string()).collect();
+    let mut cases = vec![
+        post(
+            "empty",
+            path,
+            &t,
+            json!({"imageIds": []}),
+            422,
+            "empty_batch",
+        ),
+        post(
+            "51 ids",
+            path,
+            &t,
+            json!({"imageIds": many}),
+            422,
+            "batch_too_large",
+        ),
+        post(
+            "duplicates",
+            path,
+            &t,
+            json!({"imageIds": [ids[0], ids[0]]}),
+            422,
+            "duplicate_image_ids",
+        ),
+        post(
+            "not a uuid",
+            path,
+            &t,
+            json!({"imageIds": ["../../etc"]}),
+            400,
+            "invalid_body",
+        ),
+        post(
+            "numbers",
+            path,
+            &t,
+            json!({"imageIds": [1, 2]}),
+            400,
+            "invalid_body",
+        ),
+        post(
+            "missing field",
+            path,
+            &t,
+            json!({"ids": ids}),
+            400,
+            "invalid_body",
+        ),
+        post(
+            "unknown id",
+            path,
+            &t,
+            json!({"imageIds": [Uuid::new_v4()]}),
+            404,
+            "not_found",
+        ),
+        post(
+            "another user's id",
+            path,
+            &t,
+            json!({"imageIds": [bobs[0]]}),
+            404,
+            "not_found",
+        ),
+        post(
+            "mine and another's",
+            path,
+            &t,
+            json!({"imageIds": [ids[0], bobs[0]]}),
+            404,
+            "not_found",
+        ),
+    ];
+    let mut bad_key = post(
+        "idempotency key too long",
+        path,
+        &t,
+        json!({"imageIds": ids}),
+        400,
+        "invalid_idempotency_key",
+    );
+    bad_key.headers.push(("idempotency-key", "k".repeat(300)));
+    cases.push(bad_key);
+    let mut spaced_key = post(
+        "idempotency key with spaces",
+        path,
+        &t,
+        json!({"imageIds": ids}),
+        400,
+        "invalid_idempotency_key",
+    );
+    spaced_key.headers.push(("idempotency-key", "a b".into()));
+    cases.push(spaced_key);
+    cases.push(Case {
+        name: "malformed JSON",
+        method: reqwest::Method::POST,
+        path: path.into(),
+        token: Some(t.clone()),
+        body: Body::Raw("application/json", b"imageIds=1".to_vec()),
+        headers: vec![],
+        status: 400,
+        code: "invalid_json",
+    });
+    run(&app, cases).await;
+    let n: i64 = app
+        .db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM processing_jobs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "no bad request created a job");
+}
+
+#[tokio::test]
+async fn status_and_gallery_reads_refuse_bad_ids_and_parameters() {
+    let app = TestApp::spawn().await;
+    let t = app.token("alice");
+    let t = Some(t.as_str());
+    run(
+        &app,
+        vec![
+            get(
+                "job id not a uuid",
+                "/api/jobs/not-a-uuid/status",
+                t,
+                404,
+                "not_found",
+            ),
+            get(
+                "job id traversal",
+                "/api/jobs/..%2F..%2Fetc/status",
+                t,
+                404,
+                "not_found",
+            ),
+            get(
+                "gallery id not a uuid",
+                "/api/galleries/123",
+                t,
+                404,
+                "not_found",
+            ),
+            get(
+                "limit zero",
+                "/api/galleries?limit=0",
+                t,
+                400,
+                "invalid_limit",
+            ),
+            get(
+                "limit too high",
+                "/api/galleries?limit=1000",
+                t,
+                400,
+                "invalid_limit",
+            ),
+            get(
+                "limit not a number",
+                "/api/galleries?limit=ten",
+                t,
+                400,
+                "invalid_query",
+            ),
+            get(
+                "forged cursor",
+                "/api/galleries?cursor=bm90LWEtY3Vyc29y",
+                t,
+                400,
+                "invalid_cursor",
+            ),
+            get("unknown route", "/api/galleries/x/y/z", t, 404, "not_found"),
+        ],
+    )
+    .await;
+}

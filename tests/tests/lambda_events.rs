@@ -1,0 +1,147 @@
+//! Every function with its Lambda event shape: the API Gateway v2 events in `events/`
+//! deserialize through `lambda_http` and drive the same router; the caller comes from the
+//! JWT authorizer's claims in the request context, as on AWS.
+
+#![allow(clippy::unwrap_used)]
+
+use http_body_util::BodyExt;
+use momentarium_shared::http;
+use momentarium_tests::photos::{self, Exif};
+use momentarium_tests::{TestApp, events_dir};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const COGNITO_SUB: &str = "3f2c9a52-cognito-user-0001";
+
+fn event(name: &str) -> Value {
+    let raw = std::fs::read_to_string(events_dir().join(format!("{name}.json"))).unwrap();
+    serde_json::from_str(&raw).unwrap()
+}
+
+fn with_path(mut event: Value, path: &str) -> Value {
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event
+}
+
+async fn invoke(app: &TestApp, event: Value) -> (u16, Value) {
+    let request =
+        lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event");
+    let response = http::router(app.app.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn each_api_event_drives_its_handler_with_the_authorizers_identity() {
+    let app = TestApp::spawn().await;
+
+    // generate-upload-urls, exactly as stored.
+    let (status, body) = invoke(&app, event("generate-upload-urls")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["uploads"].as_array().unwrap().len(), 2);
+    let user: Option<uuid::Uuid> = app
+        .db
+        .client()
+        .await
+        .query_opt("SELECT id FROM users WHERE subject = $1", &[&COGNITO_SUB])
+        .await
+        .unwrap()
+        .map(|r| r.get(0));
+    let user = user.expect("the user named by the authorizer's sub was created");
+    assert!(
+        body["uploads"][0]["key"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("uploads/{user}/"))
+    );
+
+    // Upload one photo for that user, then process-gallery with its id.
+    let bytes = photos::jpeg(10, 10, [5, 5, 5], &Exif::default());
+    let mut e = event("generate-upload-urls");
+    e["body"] = json!(
+        json!({"files": [{"filename": "a.jpg", "contentType": "image/jpeg", "size": bytes.len()}]})
+            .to_string()
+    );
+    let (_, tickets) = invoke(&app, e).await;
+    let ticket = &tickets["uploads"][0];
+    assert_eq!(app.put(ticket, bytes).await.status(), 200);
+    app.s3_event(&[ticket["key"].as_str().unwrap()])
+        .await
+        .unwrap();
+
+    let mut e = event("process-gallery");
+    e["body"] = json!(json!({"imageIds": [ticket["imageId"]]}).to_string());
+    let (status, accepted) = invoke(&app, e).await;
+    assert_eq!(status, 202, "{accepted}");
+    let job = accepted["jobId"].as_str().unwrap();
+    let gallery = accepted["galleryId"].as_str().unwrap();
+
+    let (status, body) = invoke(
+        &app,
+        with_path(event("job-status"), &format!("/api/jobs/{job}/status")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["jobId"], job);
+
+    let (status, body) = invoke(
+        &app,
+        with_path(event("get-gallery"), &format!("/api/galleries/{gallery}")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["galleryId"], gallery);
+
+    let (status, body) = invoke(&app, event("list-galleries")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["galleries"][0]["galleryId"], gallery);
+
+    // The stored job-status and get-gallery events name ids this user does not have.
+    let (status, _) = invoke(&app, event("job-status")).await;
+    assert_eq!(status, 404);
+    let (status, _) = invoke(&app, event("get-gallery")).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn an_event_without_authorizer_claims_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut e = event("generate-upload-urls");
+    e["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+
+    // The Authorization header is not a dev token, and no authorizer vouched for it.
+    let (status, body) = invoke(&app, e).await;
+
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "invalid_token");
+}
+
+#[tokio::test]
+async fn the_stored_s3_event_deserializes_and_unknown_keys_in_it_are_ignored() {
+    let app = TestApp::spawn().await;
+    // events/on-upload.json names a key no image row has.
+    let raw = std::fs::read_to_string(events_dir().join("on-upload.json")).unwrap();
+    let mut v: Value = serde_json::from_str(&raw).unwrap();
+    v["Records"][0]["s3"]["bucket"]["name"] = json!(momentarium_tests::BUCKET);
+    let event: aws_lambda_events::event::s3::S3Event = serde_json::from_value(v).unwrap();
+
+    let summary = momentarium_shared::lambda::handle_s3_event(
+        &app.app,
+        lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(summary.ignored, 1);
+}
