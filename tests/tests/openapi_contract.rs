@@ -1,0 +1,353 @@
+//! `openapi.yaml` is kept true: real responses from the running app, good and bad, are
+//! validated against the schemas it documents for their route and status.
+
+#![allow(clippy::unwrap_used)]
+
+use momentarium_tests::TestApp;
+use momentarium_tests::photos::{self, Exif};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct Spec(Value);
+
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+impl Spec {
+    fn load() -> Self {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml");
+        let text = std::fs::read_to_string(path).unwrap();
+        Self(serde_norway::from_str(&text).expect("openapi.yaml parses"))
+    }
+
+    /// Checks `body`, returned with `status` by `method template`, against the spec.
+    fn check(&self, method: &str, template: &str, status: u16, body: &Value) {
+        let mut pointer = format!(
+            "/paths/{}/{}/responses/{}",
+            escape(template),
+            method,
+            status
+        );
+        let response = self
+            .0
+            .pointer(&pointer)
+            .unwrap_or_else(|| panic!("{method} {template} {status} is not documented"));
+        if let Some(reference) = response.get("$ref").and_then(Value::as_str) {
+            pointer = reference.trim_start_matches('#').to_string();
+        }
+        pointer.push_str("/content/application~1json/schema");
+        assert!(
+            self.0.pointer(&pointer).is_some(),
+            "no JSON schema at {pointer}"
+        );
+        let mut root = self.0.clone();
+        root["$ref"] = json!(format!(
+            "#{}",
+            pointer.replace('{', "%7B").replace('}', "%7D")
+        ));
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(&root)
+            .expect("the spec compiles as JSON Schema");
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {template} {status} does not match openapi.yaml:\n{}\nbody: {body}",
+            errors.join("\n")
+        );
+    }
+}
+
+async fn call(
+    app: &TestApp,
+    spec: &Spec,
+    method: &str,
+    template: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app
+        .http
+        .request(method.to_uppercase().parse().unwrap(), app.url(path));
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        request = request.json(&b);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    spec.check(method, template, status, &body);
+    (status, body)
+}
+
+#[tokio::test]
+async fn real_responses_match_the_documented_schemas() {
+    let spec = Spec::load();
+    let (app, _sqs) = TestApp::spawn_with_sqs().await;
+    let token = app.token("alice");
+    let t = Some(token.as_str());
+
+    call(&app, &spec, "get", "/api/health", "/api/health", None, None).await;
+
+    let (status, _) = call(
+        &app,
+        &spec,
+        "post",
+        "/api/uploads/generate-urls",
+        "/api/uploads/generate-urls",
+        t,
+        Some(json!({"files": [{"filename": "a.jpg", "contentType": "image/jpeg", "size": 10}]})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for bad in [
+        json!({"files": []}),
+        json!({"files": "x"}),
+        json!({"files": [{"filename": "a.gif", "contentType": "image/gif", "size": 10}]}),
+        json!({"files": [{"filename": "a.jpg", "contentType": "image/jpeg", "size": 1_000_000_000}]}),
+    ] {
+        let (status, _) = call(
+            &app,
+            &spec,
+            "post",
+            "/api/uploads/generate-urls",
+            "/api/uploads/generate-urls",
+            t,
+            Some(bad),
+        )
+        .await;
+        assert!((400..500).contains(&status));
+    }
+    call(
+        &app,
+        &spec,
+        "post",
+        "/api/uploads/generate-urls",
+        "/api/uploads/generate-urls",
+        None,
+        Some(json!({})),
+    )
+    .await;
+
+    let ids = app
+        .upload_photos(
+            &token,
+            &[(
+                "a.jpg",
+                "image/jpeg",
+                photos::jpeg(12, 9, [3, 4, 5], &Exif::default()),
+            )],
+        )
+        .await;
+    let (status, accepted) = call(
+        &app,
+        &spec,
+        "post",
+        "/api/galleries/process",
+        "/api/galleries/process",
+        t,
+        Some(json!({"imageIds": ids})),
+    )
+    .await;
+    assert_eq!(status, 202);
+    for bad in [
+        json!({"imageIds": [Uuid::new_v4()]}),
+        json!({"imageIds": [ids[0], ids[0]]}),
+        json!({"imageIds": "nope"}),
+    ] {
+        call(
+            &app,
+            &spec,
+            "post",
+            "/api/galleries/process",
+            "/api/galleries/process",
+            t,
+            Some(bad),
+        )
+        .await;
+    }
+    let pending = app
+        .upload_urls(&token, &[("p.jpg", "image/jpeg", 50)])
+        .await;
+    let (status, _) = call(
+        &app,
+        &spec,
+        "post",
+        "/api/galleries/process",
+        "/api/galleries/process",
+        t,
+        Some(json!({"imageIds": [pending[0]["imageId"]]})),
+    )
+    .await;
+    assert_eq!(status, 409);
+
+    let job = accepted["jobId"].as_str().unwrap();
+    let gallery = accepted["galleryId"].as_str().unwrap();
+    let status_t = "/api/jobs/{jobId}/status";
+    call(
+        &app,
+        &spec,
+        "get",
+        status_t,
+        &format!("/api/jobs/{job}/status"),
+        t,
+        None,
+    )
+    .await;
+    call(
+        &app,
+        &spec,
+        "get",
+        status_t,
+        &format!("/api/jobs/{}/status", Uuid::new_v4()),
+        t,
+        None,
+    )
+    .await;
+    call(
+        &app,
+        &spec,
+        "get",
+        status_t,
+        &format!("/api/jobs/{job}/status"),
+        None,
+        None,
+    )
+    .await;
+
+    // A gallery with an album, so the nested schemas are exercised.
+    let user: Uuid = app
+        .db
+        .client()
+        .await
+        .query_one("SELECT id FROM users WHERE subject = 'alice'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let image = Uuid::parse_str(&ids[0]).unwrap();
+    let gallery_id = Uuid::parse_str(gallery).unwrap();
+    {
+        let client = app.db.client().await;
+        momentarium_shared::repo::galleries::insert_albums(
+            &client,
+            user,
+            gallery_id,
+            &[momentarium_shared::repo::galleries::NewAlbum {
+                id: Uuid::now_v7(),
+                title: "Everything".into(),
+                description: "".into(),
+                cover_image_id: None,
+                image_ids: vec![image],
+            }],
+        )
+        .await
+        .unwrap();
+    }
+    let gallery_t = "/api/galleries/{galleryId}";
+    let (status, body) = call(
+        &app,
+        &spec,
+        "get",
+        gallery_t,
+        &format!("/api/galleries/{gallery}"),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["albums"][0]["images"].as_array().unwrap().len(), 1);
+    call(
+        &app,
+        &spec,
+        "get",
+        gallery_t,
+        &format!("/api/galleries/{}", Uuid::new_v4()),
+        t,
+        None,
+    )
+    .await;
+
+    call(
+        &app,
+        &spec,
+        "get",
+        "/api/galleries",
+        "/api/galleries?limit=1",
+        t,
+        None,
+    )
+    .await;
+    call(
+        &app,
+        &spec,
+        "get",
+        "/api/galleries",
+        "/api/galleries?limit=0",
+        t,
+        None,
+    )
+    .await;
+    call(
+        &app,
+        &spec,
+        "get",
+        "/api/galleries",
+        "/api/galleries?cursor=zzz",
+        t,
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn health_when_the_database_is_down_matches_the_spec() {
+    let spec = Spec::load();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = momentarium_tests::test_config(&format!("postgres://postgres@127.0.0.1:{port}/x"));
+    let pool = momentarium_shared::db::create_pool(&config.database).unwrap();
+    let addr = momentarium_tests::serve(momentarium_shared::App::new(config, pool)).await;
+
+    let response = momentarium_tests::client()
+        .get(format!("http://{addr}/api/health"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 503);
+    spec.check("get", "/api/health", 503, &response.json().await.unwrap());
+}
+
+#[test]
+fn every_documented_path_is_a_route_and_the_spec_says_nothing_it_should_not() {
+    let spec = Spec::load();
+    let mut paths: Vec<&str> = spec.0["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        vec![
+            "/api/galleries",
+            "/api/galleries/process",
+            "/api/galleries/{galleryId}",
+            "/api/health",
+            "/api/jobs/{jobId}/status",
+            "/api/uploads/generate-urls",
+        ]
+    );
+}
