@@ -1,0 +1,123 @@
+//! GET /api/galleries/{id} for a gallery of 1,000 photos in 40 albums:
+//! - `sql`: the album/image query alone (the floor: what PostgreSQL costs),
+//! - `use_case`: that query plus the gallery row and 1,000 presigned GETs,
+//! - `http`: the whole request through axum on loopback, JSON included.
+//!
+//! Run: `cargo bench -p momentarium-tests --bench gallery` (needs the PostgreSQL the tests use).
+
+#![allow(clippy::unwrap_used)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use momentarium_shared::identity::Caller;
+use momentarium_shared::repo::galleries::{self, NewAlbum};
+use momentarium_shared::usecase::galleries::get_gallery;
+use momentarium_tests::TestApp;
+use uuid::Uuid;
+
+const IMAGES: usize = 1_000;
+const ALBUMS: usize = 40;
+
+struct Fixture {
+    app: TestApp,
+    caller: Caller,
+    gallery_id: Uuid,
+    token: String,
+}
+
+async fn arrange() -> Fixture {
+    let app = TestApp::spawn().await;
+    let client = app.db.client().await;
+    let user_id: Uuid = client
+        .query_one("INSERT INTO users (subject) VALUES ('bench') RETURNING id", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let image_ids: Vec<Uuid> = (0..IMAGES).map(|_| Uuid::now_v7()).collect();
+    let keys: Vec<String> = image_ids.iter().map(|id| format!("uploads/{user_id}/{id}")).collect();
+    client
+        .execute(
+            "INSERT INTO images (id, user_id, storage_key, original_filename, declared_content_type, declared_size, \
+                                 status, width, height, taken_at, caption, tags) \
+             SELECT id, $1, key, 'IMG_' || ord || '.jpg', 'image/jpeg', 3000000, 'uploaded', 4032, 3024, \
+                    now() - (ord || ' minutes')::interval, 'A caption for photo ' || ord, ARRAY['beach', 'sunset'] \
+             FROM UNNEST($2::uuid[], $3::text[]) WITH ORDINALITY AS t(id, key, ord)",
+            &[&user_id, &image_ids, &keys],
+        )
+        .await
+        .unwrap();
+    let gallery_id = Uuid::now_v7();
+    client
+        .execute("INSERT INTO galleries (id, user_id) VALUES ($1, $2)", &[&gallery_id, &user_id])
+        .await
+        .unwrap();
+    client
+        .execute(
+            "INSERT INTO processing_jobs (id, user_id, gallery_id, image_ids, status, completed_at) \
+             VALUES ($1, $2, $3, $4, 'completed', now())",
+            &[&Uuid::now_v7(), &user_id, &gallery_id, &image_ids[..50].to_vec()],
+        )
+        .await
+        .unwrap();
+    let albums: Vec<NewAlbum> = image_ids
+        .chunks(IMAGES / ALBUMS)
+        .enumerate()
+        .map(|(i, chunk)| NewAlbum {
+            id: Uuid::now_v7(),
+            title: format!("Album {i}"),
+            description: "Twenty-five photos of a day by the sea.".into(),
+            cover_image_id: Some(chunk[0]),
+            image_ids: chunk.to_vec(),
+        })
+        .collect();
+    galleries::insert_albums(&client, user_id, gallery_id, &albums).await.unwrap();
+    client.batch_execute("ANALYZE").await.unwrap();
+    drop(client);
+    let token = app.token("bench");
+    Fixture {
+        caller: Caller {
+            user_id,
+            subject: "bench".into(),
+        },
+        app,
+        gallery_id,
+        token,
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = rt.block_on(arrange());
+    let mut group = c.benchmark_group("gallery_1000_images_40_albums");
+
+    group.bench_function("sql", |b| {
+        b.to_async(&rt).iter(|| async {
+            let client = f.app.db.pool.get().await.unwrap();
+            let rows = galleries::album_images(&client, f.caller.user_id, f.gallery_id).await.unwrap();
+            assert_eq!(rows.len(), IMAGES);
+        })
+    });
+    group.bench_function("use_case", |b| {
+        b.to_async(&rt).iter(|| async {
+            let view = get_gallery(&f.app.app, &f.caller, f.gallery_id).await.unwrap();
+            assert_eq!(view.albums.len(), ALBUMS);
+        })
+    });
+    let url = f.app.url(&format!("/api/galleries/{}", f.gallery_id));
+    group.bench_function("http", |b| {
+        b.to_async(&rt).iter(|| async {
+            let response = f.app.http.get(&url).bearer_auth(&f.token).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let bytes = response.bytes().await.unwrap();
+            assert!(bytes.len() > 100_000);
+        })
+    });
+    group.finish();
+    drop(f);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(5));
+    targets = bench
+}
+criterion_main!(benches);
