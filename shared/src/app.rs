@@ -6,6 +6,7 @@ use deadpool_postgres::Pool;
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::gemini::GeminiClient;
 use crate::queue::{JobQueue, SqsQueue};
 use crate::storage::S3Store;
 
@@ -15,15 +16,19 @@ pub struct App {
     pub pool: Pool,
     pub storage: Option<S3Store>,
     pub queue: Option<Arc<dyn JobQueue>>,
+    /// The vision model; `None` without an API key (the offline organiser is used).
+    pub gemini: Option<Arc<GeminiClient>>,
 }
 
 impl App {
     pub fn new(config: Config, pool: Pool) -> Self {
+        let gemini = GeminiClient::from_config(&config.gemini).map(Arc::new);
         Self {
             config: Arc::new(config),
             pool,
             storage: None,
             queue: None,
+            gemini,
         }
     }
 

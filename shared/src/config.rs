@@ -98,8 +98,39 @@ pub struct QueueConfig {
     pub webhook_secret: Option<WebhookSecret>,
 }
 
+/// The vision model. Without a key, the offline organiser makes the albums.
+#[derive(Debug, Clone)]
+pub struct GeminiConfig {
+    pub api_key: Option<SecretString>,
+    pub base_url: String,
+    pub model: String,
+    /// Bound on one `generateContent` call.
+    pub request_timeout: Duration,
+    /// Tries per delivery for 429/500/503/504 and timeouts.
+    pub max_attempts: u32,
+}
+
+/// The processor: attempts, leases, the sweep, QStash keys.
+#[derive(Debug, Clone)]
+pub struct ProcessorConfig {
+    /// Deliveries of a job before it is given up (matches the queue's maxReceiveCount).
+    pub max_job_attempts: u32,
+    /// How long a claim holds before another worker may take the job over.
+    pub lease: Duration,
+    /// Time budget for one HTTP-delivered run (a Lambda's timeout, less a margin).
+    pub http_budget: Duration,
+    /// Pending jobs older than this, never sent or not picked up, are re-sent by the sweep.
+    pub sweep_after: Duration,
+    pub qstash_current_key: Option<SecretString>,
+    pub qstash_next_key: Option<SecretString>,
+    /// The URL QStash delivers to; when set, the token's `sub` must equal it.
+    pub qstash_destination_url: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub gemini: GeminiConfig,
+    pub processor: ProcessorConfig,
     pub database: DatabaseConfig,
     pub telemetry: TelemetryConfig,
     pub storage: Option<StorageConfig>,
@@ -192,7 +223,33 @@ impl Config {
                 )
             }
         };
+        let gemini = GeminiConfig {
+            api_key: env.get("GEMINI_API_KEY").map(SecretString::from),
+            base_url: env
+                .get("GEMINI_BASE_URL")
+                .unwrap_or_else(|| "https://generativelanguage.googleapis.com".to_string())
+                .trim_end_matches('/')
+                .to_string(),
+            model: env
+                .get("GEMINI_MODEL")
+                .unwrap_or_else(|| "gemini-2.5-flash".to_string()),
+            request_timeout: Duration::from_secs(env.parsed("GEMINI_TIMEOUT_SECS", 90)?),
+            max_attempts: env.parsed("GEMINI_MAX_ATTEMPTS", 3)?,
+        };
+        let processor = ProcessorConfig {
+            max_job_attempts: env.parsed("JOB_MAX_ATTEMPTS", 5)?,
+            lease: Duration::from_secs(env.parsed("JOB_LEASE_SECS", 900)?),
+            http_budget: Duration::from_secs(env.parsed("JOB_HTTP_BUDGET_SECS", 240)?),
+            sweep_after: Duration::from_secs(env.parsed("SWEEP_PENDING_AFTER_SECS", 120)?),
+            qstash_current_key: env
+                .get("QSTASH_CURRENT_SIGNING_KEY")
+                .map(SecretString::from),
+            qstash_next_key: env.get("QSTASH_NEXT_SIGNING_KEY").map(SecretString::from),
+            qstash_destination_url: env.get("QSTASH_DESTINATION_URL"),
+        };
         Ok(Self {
+            gemini,
+            processor,
             storage,
             limits,
             auth: AuthConfig {

@@ -70,3 +70,124 @@ pub async fn handle_s3_event(
     }
     Ok(summary)
 }
+
+/// The signature carried in an SQS record's message attributes.
+fn signed_headers(
+    record: &aws_lambda_events::event::sqs::SqsMessage,
+) -> crate::webhook::SignedHeaders {
+    let attr = |name: &str| {
+        record
+            .message_attributes
+            .get(name)
+            .and_then(|a| a.string_value.clone())
+            .unwrap_or_default()
+    };
+    crate::webhook::SignedHeaders {
+        id: attr("webhook-id"),
+        timestamp: attr("webhook-timestamp"),
+        signature: attr("webhook-signature"),
+    }
+}
+
+/// Handles an SQS batch: each record's signature is checked (no freshness window: a
+/// message may wait in the queue), then the job is processed. Records to deliver again
+/// are reported in `batchItemFailures`; the queue's redrive policy moves a record that
+/// keeps failing to the dead-letter queue.
+pub async fn handle_sqs_event(
+    app: &App,
+    event: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>,
+) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    use crate::usecase::process_job::{Delivery, process_job};
+    use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
+
+    let deadline = lambda_deadline(&event.context);
+    let mut response = SqsBatchResponse::default();
+    for record in event.payload.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let body = record.body.clone().unwrap_or_default();
+        let verdict = match app.config.queue.webhook_secret.as_ref() {
+            None => Err("WEBHOOK_SECRET is not configured".to_string()),
+            Some(secret) => crate::webhook::verify(
+                secret,
+                &signed_headers(&record),
+                body.as_bytes(),
+                chrono::Utc::now().timestamp(),
+                None,
+            )
+            .map_err(|e| e.to_string()),
+        };
+        let failed = match verdict.and_then(|()| {
+            crate::http::webhook::parse_message(body.as_bytes()).map_err(|e| e.to_string())
+        }) {
+            Err(why) => {
+                tracing::error!(message_id = %id, %why, "refusing an SQS message; it goes to the dead-letter queue after its retries");
+                true
+            }
+            Ok(message) => match process_job(app, message.job_id, Delivery { deadline }).await {
+                Ok(outcome) => {
+                    tracing::info!(message_id = %id, job_id = %message.job_id, ?outcome, "SQS message handled");
+                    false
+                }
+                Err(retry) => {
+                    tracing::warn!(message_id = %id, job_id = %message.job_id, reason = %retry.reason, "SQS message to be redelivered");
+                    true
+                }
+            },
+        };
+        if failed {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+/// The invocation's deadline as an `Instant`, less a margin to answer in.
+pub fn lambda_deadline(context: &lambda_runtime::Context) -> std::time::Instant {
+    let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    let left_ms = context
+        .deadline
+        .saturating_sub(now_ms)
+        .saturating_sub(10_000);
+    let left = if context.deadline == 0 {
+        std::time::Duration::from_secs(240)
+    } else {
+        std::time::Duration::from_millis(left_ms)
+    };
+    std::time::Instant::now() + left
+}
+
+/// The process-job function takes two event shapes: SQS batches and API Gateway HTTP
+/// requests (the signed webhook route). Both run `process_job`.
+pub async fn handle_process_job_event(
+    app: &App,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    use tower::ServiceExt;
+    let LambdaEvent { payload, context } = event;
+    let is_sqs = payload["Records"][0]["eventSource"].as_str() == Some("aws:sqs");
+    if is_sqs {
+        let sqs: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(payload)?;
+        let response = handle_sqs_event(app, LambdaEvent::new(sqs, context)).await;
+        return Ok(serde_json::to_value(response)?);
+    }
+    let request = lambda_http::request::from_str(&payload.to_string())?;
+    let response = http::router(app.clone()).oneshot(request).await?;
+    let status = response.status().as_u16();
+    let mut headers = serde_json::Map::new();
+    for (name, value) in response.headers() {
+        if let Ok(v) = value.to_str() {
+            headers.insert(name.to_string(), serde_json::Value::String(v.to_string()));
+        }
+    }
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await?
+        .to_bytes();
+    Ok(serde_json::json!({
+        "statusCode": status,
+        "headers": headers,
+        "body": String::from_utf8_lossy(&bytes),
+        "isBase64Encoded": false,
+    }))
+}

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod gemini;
 pub mod health;
 pub mod http;
 pub mod identity;
@@ -16,6 +17,9 @@ pub mod inspect;
 pub mod lambda;
 #[cfg(feature = "local")]
 pub mod local_s3;
+pub mod plan;
+pub mod prepare;
+pub mod qstash;
 pub mod queue;
 pub mod repo;
 pub mod storage;

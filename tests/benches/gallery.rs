@@ -28,12 +28,18 @@ async fn arrange() -> Fixture {
     let app = TestApp::spawn().await;
     let client = app.db.client().await;
     let user_id: Uuid = client
-        .query_one("INSERT INTO users (subject) VALUES ('bench') RETURNING id", &[])
+        .query_one(
+            "INSERT INTO users (subject) VALUES ('bench') RETURNING id",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     let image_ids: Vec<Uuid> = (0..IMAGES).map(|_| Uuid::now_v7()).collect();
-    let keys: Vec<String> = image_ids.iter().map(|id| format!("uploads/{user_id}/{id}")).collect();
+    let keys: Vec<String> = image_ids
+        .iter()
+        .map(|id| format!("uploads/{user_id}/{id}"))
+        .collect();
     client
         .execute(
             "INSERT INTO images (id, user_id, storage_key, original_filename, declared_content_type, declared_size, \
@@ -47,7 +53,10 @@ async fn arrange() -> Fixture {
         .unwrap();
     let gallery_id = Uuid::now_v7();
     client
-        .execute("INSERT INTO galleries (id, user_id) VALUES ($1, $2)", &[&gallery_id, &user_id])
+        .execute(
+            "INSERT INTO galleries (id, user_id) VALUES ($1, $2)",
+            &[&gallery_id, &user_id],
+        )
         .await
         .unwrap();
     client
@@ -69,7 +78,9 @@ async fn arrange() -> Fixture {
             image_ids: chunk.to_vec(),
         })
         .collect();
-    galleries::insert_albums(&client, user_id, gallery_id, &albums).await.unwrap();
+    galleries::insert_albums(&client, user_id, gallery_id, &albums)
+        .await
+        .unwrap();
     client.batch_execute("ANALYZE").await.unwrap();
     drop(client);
     let token = app.token("bench");
@@ -92,20 +103,31 @@ fn bench(c: &mut Criterion) {
     group.bench_function("sql", |b| {
         b.to_async(&rt).iter(|| async {
             let client = f.app.db.pool.get().await.unwrap();
-            let rows = galleries::album_images(&client, f.caller.user_id, f.gallery_id).await.unwrap();
+            let rows = galleries::album_images(&client, f.caller.user_id, f.gallery_id)
+                .await
+                .unwrap();
             assert_eq!(rows.len(), IMAGES);
         })
     });
     group.bench_function("use_case", |b| {
         b.to_async(&rt).iter(|| async {
-            let view = get_gallery(&f.app.app, &f.caller, f.gallery_id).await.unwrap();
+            let view = get_gallery(&f.app.app, &f.caller, f.gallery_id)
+                .await
+                .unwrap();
             assert_eq!(view.albums.len(), ALBUMS);
         })
     });
     let url = f.app.url(&format!("/api/galleries/{}", f.gallery_id));
     group.bench_function("http", |b| {
         b.to_async(&rt).iter(|| async {
-            let response = f.app.http.get(&url).bearer_auth(&f.token).send().await.unwrap();
+            let response = f
+                .app
+                .http
+                .get(&url)
+                .bearer_auth(&f.token)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(response.status(), 200);
             let bytes = response.bytes().await.unwrap();
             assert!(bytes.len() > 100_000);

@@ -11,6 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+pub mod gemini;
 pub mod photos;
 
 use std::net::SocketAddr;
@@ -286,6 +287,26 @@ impl TestApp {
     }
 
     pub async fn spawn_with(customise: impl FnOnce(App) -> App) -> Self {
+        Self::spawn_configured(&[], customise).await
+    }
+
+    /// The app with the Gemini-protocol test server as its model, and `extra` settings.
+    pub async fn spawn_with_gemini(gemini: &gemini::GeminiServer, extra: &[(&str, &str)]) -> Self {
+        let base = gemini.base_url();
+        let mut vars = vec![
+            ("GEMINI_API_KEY", gemini::API_KEY),
+            ("GEMINI_BASE_URL", base.as_str()),
+            ("GEMINI_MODEL", gemini::MODEL),
+        ];
+        vars.extend_from_slice(extra);
+        Self::spawn_configured(&vars, |app| app).await
+    }
+
+    /// The app with extra configuration variables.
+    pub async fn spawn_configured(
+        extra: &[(&str, &str)],
+        customise: impl FnOnce(App) -> App,
+    ) -> Self {
         let db = TestDb::new().await;
         let dir = tempfile::tempdir().unwrap();
         let s3 = LocalS3::start(
@@ -297,15 +318,15 @@ impl TestApp {
         )
         .await
         .unwrap();
-        let config = test_config_with(
-            &db.url,
-            &[
-                ("DEV_JWT_SECRET", DEV_SECRET),
-                ("PHOTO_BUCKET", BUCKET),
-                ("S3_ENDPOINT_URL", &s3.endpoint()),
-                ("WEBHOOK_SECRET", WEBHOOK_SECRET),
-            ],
-        );
+        let endpoint = s3.endpoint();
+        let mut vars = vec![
+            ("DEV_JWT_SECRET", DEV_SECRET),
+            ("PHOTO_BUCKET", BUCKET),
+            ("S3_ENDPOINT_URL", endpoint.as_str()),
+            ("WEBHOOK_SECRET", WEBHOOK_SECRET),
+        ];
+        vars.extend_from_slice(extra);
+        let config = test_config_with(&db.url, &vars);
         let store = S3Store::with_sdk_config(&s3.sdk_config(), config.storage.as_ref().unwrap());
         let app = customise(App::new(config, db.pool.clone()).with_storage(store));
         let addr = serve(app.clone()).await;

@@ -6,6 +6,7 @@
 mod api;
 mod health;
 pub mod json;
+pub mod webhook;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/galleries", get(api::list_galleries))
         .route("/api/galleries/{gallery_id}", get(api::get_gallery))
         .route("/api/jobs/{job_id}/status", get(api::job_status))
+        .route("/api/jobs/process", post(webhook::process_delivery))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)

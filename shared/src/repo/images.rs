@@ -179,3 +179,83 @@ pub async fn mark_rejected(
         .await?;
     Ok(client.execute(&stmt, &[&id, &reason]).await? == 1)
 }
+
+/// What the processor needs of each photo in a batch.
+#[derive(Debug, Clone)]
+pub struct BatchImage {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub content_type: String,
+    pub orientation: Option<i16>,
+    pub taken_at: Option<DateTime<Utc>>,
+    pub offset_minutes: Option<i16>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub camera_make: Option<String>,
+    pub camera_model: Option<String>,
+}
+
+impl BatchImage {
+    pub fn key(&self) -> ImageKey {
+        ImageKey::new(self.user_id, self.id)
+    }
+}
+
+/// The user's uploaded photos among `ids`, in the order of `ids`.
+pub async fn batch(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<BatchImage>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT i.id, i.user_id, coalesce(i.detected_content_type, i.declared_content_type), i.orientation, \
+                    i.taken_at, i.taken_at_offset_minutes, i.latitude, i.longitude, i.camera_make, i.camera_model \
+             FROM UNNEST($2::uuid[]) WITH ORDINALITY AS b(id, ord) \
+             JOIN images i ON i.id = b.id AND i.user_id = $1 AND i.status = 'uploaded' \
+             ORDER BY b.ord",
+        )
+        .await?;
+    client
+        .query(&stmt, &[&user_id, &ids])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(BatchImage {
+                id: r.try_get(0)?,
+                user_id: r.try_get(1)?,
+                content_type: r.try_get(2)?,
+                orientation: r.try_get(3)?,
+                taken_at: r.try_get(4)?,
+                offset_minutes: r.try_get(5)?,
+                latitude: r.try_get(6)?,
+                longitude: r.try_get(7)?,
+                camera_make: r.try_get(8)?,
+                camera_model: r.try_get(9)?,
+            })
+        })
+        .collect()
+}
+
+/// Writes captions and tags for a batch in one statement.
+pub async fn set_captions(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    ids: &[Uuid],
+    captions: &[Option<String>],
+    tags: &[String],
+) -> Result<(), tokio_postgres::Error> {
+    // Tags travel as one JSON array per photo, since PostgreSQL has no ragged arrays.
+    let stmt = client
+        .prepare_cached(
+            "UPDATE images i SET caption = u.caption, \
+                 tags = ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb)) \
+             FROM UNNEST($2::uuid[], $3::text[], $4::text[]) AS u(id, caption, tags) \
+             WHERE i.id = u.id AND i.user_id = $1",
+        )
+        .await?;
+    client
+        .execute(&stmt, &[&user_id, &ids, &captions, &tags])
+        .await?;
+    Ok(())
+}

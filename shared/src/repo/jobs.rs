@@ -137,3 +137,168 @@ pub async fn mark_enqueued(
     client.execute(&stmt, &[&id]).await?;
     Ok(())
 }
+
+/// What claiming a job found.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    /// Ours now, with a lease; `attempts` already counts this one.
+    Claimed(JobRow),
+    /// Completed, failed or cancelled before: nothing to do.
+    Finished(JobStatus),
+    /// Another worker holds a live lease.
+    Held,
+    NotFound,
+}
+
+/// Claims a job atomically: a pending job, or one whose lease ran out (its worker died).
+pub async fn claim(
+    client: &impl GenericClient,
+    id: Uuid,
+    owner: &str,
+    lease: std::time::Duration,
+) -> Result<Claim, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "UPDATE processing_jobs SET status = 'processing', lease_owner = $2, \
+                 lease_expires_at = now() + make_interval(secs => $3), attempts = attempts + 1, \
+                 started_at = coalesce(started_at, now()), updated_at = now() \
+             WHERE id = $1 AND (status = 'pending' OR (status = 'processing' AND lease_expires_at < now())) \
+             RETURNING {COLUMNS}"
+        ))
+        .await?;
+    if let Some(row) = client
+        .query_opt(&stmt, &[&id, &owner, &lease.as_secs_f64()])
+        .await?
+    {
+        return Ok(Claim::Claimed(JobRow::try_from(&row)?));
+    }
+    let stmt = client
+        .prepare_cached("SELECT status FROM processing_jobs WHERE id = $1")
+        .await?;
+    Ok(match client.query_opt(&stmt, &[&id]).await? {
+        None => Claim::NotFound,
+        Some(row) => match JobStatus::parse(row.get(0)) {
+            Some(JobStatus::Processing) => Claim::Held,
+            Some(JobStatus::Pending) => Claim::Held,
+            Some(done) => Claim::Finished(done),
+            None => Claim::NotFound,
+        },
+    })
+}
+
+/// Gives a claimed job back (pending again) so the next delivery can run it at once.
+pub async fn release(
+    client: &impl GenericClient,
+    id: Uuid,
+    owner: &str,
+    note: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE processing_jobs SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, \
+                 error = $3, updated_at = now() \
+             WHERE id = $1 AND lease_owner = $2 AND status = 'processing'",
+        )
+        .await?;
+    Ok(client.execute(&stmt, &[&id, &owner, &note]).await? == 1)
+}
+
+/// Ends a claimed job as failed, with a sentence a person can act on.
+pub async fn fail(
+    client: &impl GenericClient,
+    id: Uuid,
+    owner: Option<&str>,
+    error: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE processing_jobs SET status = 'failed', error = $3, completed_at = now(), \
+                 lease_owner = NULL, lease_expires_at = NULL, updated_at = now() \
+             WHERE id = $1 AND status IN ('pending', 'processing') \
+               AND ($2::text IS NULL OR lease_owner = $2)",
+        )
+        .await?;
+    Ok(client.execute(&stmt, &[&id, &owner, &error]).await? == 1)
+}
+
+/// How the albums were made, recorded on the completed job.
+#[derive(Debug, Clone, Default)]
+pub struct Completion {
+    pub organizer: &'static str,
+    pub model: Option<String>,
+    pub fallback_reason: Option<String>,
+    pub prompt_tokens: Option<i32>,
+    pub output_tokens: Option<i32>,
+    pub thoughts_tokens: Option<i32>,
+    pub total_tokens: Option<i32>,
+}
+
+/// Locks the job row and reports whether `owner` still holds it. Call inside the
+/// transaction that writes the result.
+pub async fn still_held(
+    client: &impl GenericClient,
+    id: Uuid,
+    owner: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT 1 FROM processing_jobs WHERE id = $1 AND lease_owner = $2 AND status = 'processing' FOR UPDATE",
+        )
+        .await?;
+    Ok(client.query_opt(&stmt, &[&id, &owner]).await?.is_some())
+}
+
+/// Marks the job completed. Call inside the transaction that writes the albums.
+pub async fn complete(
+    client: &impl GenericClient,
+    id: Uuid,
+    c: &Completion,
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE processing_jobs SET status = 'completed', completed_at = now(), updated_at = now(), \
+                 lease_owner = NULL, lease_expires_at = NULL, error = NULL, organizer = $2, model = $3, \
+                 fallback_reason = $4, prompt_tokens = $5, output_tokens = $6, thoughts_tokens = $7, total_tokens = $8 \
+             WHERE id = $1",
+        )
+        .await?;
+    client
+        .execute(
+            &stmt,
+            &[
+                &id,
+                &c.organizer,
+                &c.model,
+                &c.fallback_reason,
+                &c.prompt_tokens,
+                &c.output_tokens,
+                &c.thoughts_tokens,
+                &c.total_tokens,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Jobs the sweep should look at: pending and not sent (or sent long ago and not picked
+/// up), or processing with an expired lease.
+pub async fn stranded(
+    client: &impl GenericClient,
+    older_than: std::time::Duration,
+    limit: i64,
+) -> Result<Vec<JobRow>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM processing_jobs \
+             WHERE (status = 'pending' AND coalesce(enqueued_at, created_at) < now() - make_interval(secs => $1)) \
+                OR (status = 'processing' AND lease_expires_at < now()) \
+             ORDER BY updated_at LIMIT $2"
+        ))
+        .await?;
+    client
+        .query(&stmt, &[&older_than.as_secs_f64(), &limit])
+        .await?
+        .iter()
+        .map(JobRow::try_from)
+        .collect()
+}

@@ -4,4 +4,6 @@
 pub mod galleries;
 pub mod jobs;
 pub mod process;
+pub mod process_job;
+pub mod sweep;
 pub mod uploads;

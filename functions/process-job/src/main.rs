@@ -1,0 +1,17 @@
+//! Lambda: SQS job messages and the signed webhook route. Wiring only.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use momentarium_shared::config::Need;
+use momentarium_shared::lambda::{cold_start, handle_process_job_event};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let app = cold_start(&[Need::Storage, Need::WebhookSecret]).await?;
+    let app = &app;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            handle_process_job_event(app, event).await
+        },
+    ))
+    .await
+}

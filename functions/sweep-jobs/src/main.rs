@@ -1,0 +1,21 @@
+//! Lambda: the scheduled sweep of stranded jobs. Wiring only.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use momentarium_shared::config::Need;
+use momentarium_shared::lambda::cold_start;
+use momentarium_shared::usecase::sweep::sweep_jobs;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let app = cold_start(&[Need::Queue, Need::WebhookSecret]).await?;
+    let app = &app;
+    lambda_runtime::run(service_fn(
+        move |_: LambdaEvent<serde_json::Value>| async move {
+            let report = sweep_jobs(app, 200).await?;
+            Ok::<_, lambda_runtime::Error>(
+                serde_json::json!({"resent": report.resent, "failed": report.failed}),
+            )
+        },
+    ))
+    .await
+}

@@ -1,0 +1,251 @@
+//! Preparing a photo for the model: decode, downscale to at most 768 px on the long side
+//! (one Gemini tile, 258 tokens), apply the EXIF orientation, re-encode as JPEG.
+//!
+//! JPEGs are decoded at reduced size (DCT scaling: 1/2, 1/4 or 1/8, the smallest that is
+//! still at least the target), which turns a 12 MP decode into a ~0.75 MP one; the rest
+//! is resized with a SIMD Lanczos filter. PNG and WebP go through the `image` crate.
+//! HEIC/HEIF needs libheif, which this pure-Rust build does not carry: such photos are
+//! passed to the model as they are when small enough (Gemini reads HEIC), see
+//! [`PrepareError::Unsupported`].
+
+use std::io::Cursor;
+
+use fast_image_resize::images::Image;
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageFormat, RgbImage};
+
+use crate::domain::ContentType;
+
+/// The long edge sent to the model: one 768×768 tile.
+pub const MAX_EDGE: u32 = 768;
+/// JPEG quality of the prepared copy.
+pub const QUALITY: u8 = 80;
+
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub bytes: Vec<u8>,
+    pub mime: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrepareError {
+    #[error("the image could not be decoded: {0}")]
+    Decode(String),
+    #[error("{0} cannot be decoded by this build")]
+    Unsupported(ContentType),
+}
+
+/// Prepares one photo. CPU-bound: call from a blocking thread.
+pub fn prepare(
+    bytes: &[u8],
+    content_type: ContentType,
+    orientation: Option<u8>,
+    max_edge: u32,
+) -> Result<Prepared, PrepareError> {
+    let rgb = match content_type {
+        ContentType::Jpeg => decode_jpeg_scaled(bytes, max_edge)?,
+        ContentType::Png | ContentType::Webp => {
+            let format = if content_type == ContentType::Png {
+                ImageFormat::Png
+            } else {
+                ImageFormat::WebP
+            };
+            image::load_from_memory_with_format(bytes, format)
+                .map_err(|e| PrepareError::Decode(e.to_string()))?
+                .into_rgb8()
+        }
+        ContentType::Heic | ContentType::Heif => {
+            return Err(PrepareError::Unsupported(content_type));
+        }
+    };
+    let small = downscale(rgb, max_edge)?;
+    let mut image = DynamicImage::ImageRgb8(small);
+    if let Some(o) = orientation.and_then(Orientation::from_exif) {
+        image.apply_orientation(o);
+    }
+    let rgb = image.into_rgb8();
+    let (width, height) = rgb.dimensions();
+    let mut out = Vec::with_capacity((width * height / 4) as usize);
+    jpeg_encoder::Encoder::new(&mut out, QUALITY)
+        .encode(
+            rgb.as_raw(),
+            u16::try_from(width).map_err(|e| PrepareError::Decode(e.to_string()))?,
+            u16::try_from(height).map_err(|e| PrepareError::Decode(e.to_string()))?,
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .map_err(|e| PrepareError::Decode(e.to_string()))?;
+    Ok(Prepared {
+        bytes: out,
+        mime: "image/jpeg",
+        width,
+        height,
+    })
+}
+
+/// Decodes a JPEG at the smallest DCT scale whose long edge is still ≥ `max_edge`.
+fn decode_jpeg_scaled(bytes: &[u8], max_edge: u32) -> Result<RgbImage, PrepareError> {
+    let err = |e: jpeg_decoder::Error| PrepareError::Decode(e.to_string());
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.read_info().map_err(err)?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| PrepareError::Decode("no frame header".into()))?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    let long = w.max(h).max(1);
+    if long > max_edge {
+        let want_w = (w * max_edge).div_ceil(long).max(1);
+        let want_h = (h * max_edge).div_ceil(long).max(1);
+        decoder.scale(want_w as u16, want_h as u16).map_err(err)?;
+    }
+    let pixels = decoder.decode().map_err(err)?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| PrepareError::Decode("no frame header".into()))?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    let rgb: Vec<u8> = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => pixels,
+        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
+        jpeg_decoder::PixelFormat::L16 => pixels
+            .chunks_exact(2)
+            .flat_map(|c| {
+                let l = c[0];
+                [l, l, l]
+            })
+            .collect(),
+        jpeg_decoder::PixelFormat::CMYK32 => pixels
+            .chunks_exact(4)
+            .flat_map(|c| {
+                // Adobe CMYK JPEGs store inverted values; this is the common approximation.
+                let k = u16::from(c[3]);
+                [
+                    (u16::from(c[0]) * k / 255) as u8,
+                    (u16::from(c[1]) * k / 255) as u8,
+                    (u16::from(c[2]) * k / 255) as u8,
+                ]
+            })
+            .collect(),
+    };
+    RgbImage::from_raw(w, h, rgb).ok_or_else(|| PrepareError::Decode("short pixel buffer".into()))
+}
+
+/// Resizes so the long edge is at most `max_edge` (Lanczos3, SIMD where the CPU has it).
+fn downscale(rgb: RgbImage, max_edge: u32) -> Result<RgbImage, PrepareError> {
+    let (w, h) = rgb.dimensions();
+    let long = w.max(h);
+    if long <= max_edge {
+        return Ok(rgb);
+    }
+    let tw = (u64::from(w) * u64::from(max_edge) / u64::from(long)).max(1) as u32;
+    let th = (u64::from(h) * u64::from(max_edge) / u64::from(long)).max(1) as u32;
+    let src = Image::from_vec_u8(w, h, rgb.into_raw(), PixelType::U8x3)
+        .map_err(|e| PrepareError::Decode(e.to_string()))?;
+    let mut dst = Image::new(tw, th, PixelType::U8x3);
+    Resizer::new()
+        .resize(
+            &src,
+            &mut dst,
+            &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)),
+        )
+        .map_err(|e| PrepareError::Decode(e.to_string()))?;
+    RgbImage::from_raw(tw, th, dst.into_vec())
+        .ok_or_else(|| PrepareError::Decode("short pixel buffer".into()))
+}
+
+/// A coarse colour signature of a prepared photo (4×4×4 RGB histogram, normalised), for
+/// grouping photos that have no EXIF by how they look.
+pub fn colour_signature(prepared_jpeg: &[u8]) -> Option<[f32; 64]> {
+    let img = image::load_from_memory_with_format(prepared_jpeg, ImageFormat::Jpeg)
+        .ok()?
+        .into_rgb8();
+    let mut hist = [0f32; 64];
+    let mut n = 0f32;
+    for p in img.pixels().step_by(7) {
+        let bin =
+            (usize::from(p[0]) >> 6) * 16 + (usize::from(p[1]) >> 6) * 4 + (usize::from(p[2]) >> 6);
+        hist[bin] += 1.0;
+        n += 1.0;
+    }
+    if n > 0.0 {
+        hist.iter_mut().for_each(|v| *v /= n);
+    }
+    Some(hist)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+        });
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    }
+
+    fn dims(bytes: &[u8]) -> (u32, u32) {
+        let s = imagesize::blob_size(bytes).unwrap();
+        (s.width as u32, s.height as u32)
+    }
+
+    #[test]
+    fn a_large_jpeg_becomes_one_tile_with_its_aspect_kept() {
+        let out = prepare(&jpeg(2000, 1500), ContentType::Jpeg, None, MAX_EDGE).unwrap();
+        assert_eq!((out.width, out.height), (768, 576));
+        assert_eq!(dims(&out.bytes), (768, 576));
+        assert_eq!(out.mime, "image/jpeg");
+    }
+
+    #[test]
+    fn orientation_six_turns_landscape_into_portrait() {
+        let out = prepare(&jpeg(1600, 1200), ContentType::Jpeg, Some(6), MAX_EDGE).unwrap();
+        assert_eq!((out.width, out.height), (576, 768));
+    }
+
+    #[test]
+    fn small_photos_are_not_upscaled() {
+        let out = prepare(&jpeg(300, 200), ContentType::Jpeg, Some(1), MAX_EDGE).unwrap();
+        assert_eq!((out.width, out.height), (300, 200));
+    }
+
+    #[test]
+    fn png_is_prepared_and_heic_is_reported_unsupported() {
+        let img = RgbImage::from_fn(1000, 500, |x, _| image::Rgb([(x % 256) as u8, 0, 0]));
+        let mut png = Cursor::new(Vec::new());
+        img.write_to(&mut png, ImageFormat::Png).unwrap();
+        let out = prepare(png.get_ref(), ContentType::Png, None, MAX_EDGE).unwrap();
+        assert_eq!((out.width, out.height), (768, 384));
+        assert_eq!(
+            prepare(b"....ftypheic", ContentType::Heic, None, MAX_EDGE).unwrap_err(),
+            PrepareError::Unsupported(ContentType::Heic)
+        );
+    }
+
+    #[test]
+    fn garbage_is_a_decode_error_not_a_panic() {
+        assert!(matches!(
+            prepare(
+                &[0xFF, 0xD8, 0xFF, 0x00, 0x01],
+                ContentType::Jpeg,
+                None,
+                MAX_EDGE
+            ),
+            Err(PrepareError::Decode(_))
+        ));
+        let mut cut = jpeg(800, 600);
+        cut.truncate(cut.len() / 3);
+        // A truncated JPEG either decodes partially or errors; it must not panic.
+        let _ = prepare(&cut, ContentType::Jpeg, None, MAX_EDGE);
+    }
+
+    #[test]
+    fn colour_signatures_sum_to_one_and_tell_colours_apart() {
+        let red = prepare(&jpeg(100, 100), ContentType::Jpeg, None, MAX_EDGE).unwrap();
+        let sig = colour_signature(&red.bytes).unwrap();
+        assert!((sig.iter().sum::<f32>() - 1.0).abs() < 1e-3);
+    }
+}

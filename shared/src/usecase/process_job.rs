@@ -1,0 +1,496 @@
+//! Turning a pending job into albums. One plain function, called by the SQS handler, the
+//! signed-webhook handler, the local dispatcher and the tests alike.
+//!
+//! Claim (atomic, with a lease) → fetch and prepare the photos (bounded concurrency,
+//! blocking threads) → one model request (or the offline organiser) → repair the plan →
+//! write albums, memberships, captions and the job's completion in one transaction.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::db::{self, DbError};
+use crate::domain::{ContentType, JobStatus};
+use crate::gemini::{GeminiError, ModelPhoto};
+use crate::plan::{self, PhotoFacts, Plan};
+use crate::prepare::{self, MAX_EDGE, PrepareError};
+use crate::repo::galleries::{self, NewAlbum};
+use crate::repo::images::{self, BatchImage};
+use crate::repo::jobs::{self, Claim, Completion, JobRow};
+use crate::storage::StorageError;
+
+/// Photos fetched and prepared at once: bounds memory to a few originals at a time.
+pub const PREPARE_CONCURRENCY: usize = 4;
+/// HEIC/HEIF originals up to this size go to the model as they are.
+pub const HEIC_PASSTHROUGH_BYTES: usize = 4 * 1024 * 1024;
+
+/// How this delivery may spend its time.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery {
+    /// When the caller must have answered (the Lambda's deadline, less a margin).
+    pub deadline: Instant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessOutcome {
+    Completed {
+        albums: usize,
+        organizer: &'static str,
+    },
+    /// Finished earlier (a repeated delivery): nothing was done.
+    AlreadyFinished(JobStatus),
+    /// Another worker holds a live claim.
+    HeldElsewhere,
+    NotFound,
+    /// Ended as failed, with the sentence shown to the user.
+    Failed(String),
+}
+
+/// Deliver again later: the job was given back (or its lease will run out).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("retry later: {reason}")]
+pub struct RetryLater {
+    pub reason: String,
+    pub retry_after: Option<Duration>,
+}
+
+enum Trouble {
+    /// Passing: database or storage hiccups, the model busy.
+    Transient(String, Option<Duration>),
+    /// Will not get better: the job fails with this sentence.
+    Permanent(String),
+    /// Another worker took the job over while we ran.
+    LostLease,
+}
+
+impl From<DbError> for Trouble {
+    fn from(e: DbError) -> Self {
+        Trouble::Transient(format!("database: {e}"), None)
+    }
+}
+
+#[tracing::instrument(skip(app, delivery), fields(job_id = %job_id))]
+pub async fn process_job(
+    app: &App,
+    job_id: Uuid,
+    delivery: Delivery,
+) -> Result<ProcessOutcome, RetryLater> {
+    let owner = format!("worker-{}", Uuid::new_v4().simple());
+    let remaining = delivery.deadline.saturating_duration_since(Instant::now());
+    let lease = app
+        .config
+        .processor
+        .lease
+        .max(remaining + Duration::from_secs(60));
+    let claim = db::with_client(&app.pool, |client| {
+        let owner = owner.clone();
+        async move { jobs::claim(&client, job_id, &owner, lease).await }
+    })
+    .await
+    .map_err(|e| RetryLater {
+        reason: format!("could not claim the job: {e}"),
+        retry_after: Some(Duration::from_secs(10)),
+    })?;
+    let job = match claim {
+        Claim::Claimed(job) => job,
+        Claim::Finished(status) => {
+            tracing::info!(?status, "job already finished; nothing to do");
+            return Ok(ProcessOutcome::AlreadyFinished(status));
+        }
+        Claim::Held => return Ok(ProcessOutcome::HeldElsewhere),
+        Claim::NotFound => return Ok(ProcessOutcome::NotFound),
+    };
+    tracing::info!(
+        attempt = job.attempts,
+        images = job.image_ids.len(),
+        "job claimed"
+    );
+
+    match run(app, &job, &owner, delivery).await {
+        Ok(outcome) => Ok(outcome),
+        Err(Trouble::LostLease) => {
+            tracing::warn!("another worker took the job over; dropping this run");
+            Ok(ProcessOutcome::HeldElsewhere)
+        }
+        Err(Trouble::Permanent(sentence)) => {
+            fail(app, &job, &owner, &sentence).await?;
+            Ok(ProcessOutcome::Failed(sentence))
+        }
+        Err(Trouble::Transient(reason, retry_after)) => {
+            let max = app.config.processor.max_job_attempts;
+            if job.attempts as u32 >= max {
+                let sentence = format!(
+                    "We could not finish organising these photos after {max} tries ({reason}). Please try again later."
+                );
+                fail(app, &job, &owner, &sentence).await?;
+                return Ok(ProcessOutcome::Failed(sentence));
+            }
+            let note = format!(
+                "Attempt {} did not finish: {reason}. It will be retried.",
+                job.attempts
+            );
+            if let Err(e) = db::with_client(&app.pool, |client| {
+                let (owner, note) = (owner.clone(), note.clone());
+                async move { jobs::release(&client, job.id, &owner, &note).await }
+            })
+            .await
+            {
+                // The lease runs out on its own; the next delivery takes over then.
+                tracing::warn!(error = ?e, "could not give the job back");
+            }
+            tracing::warn!(%reason, attempt = job.attempts, "job given back for a retry");
+            Err(RetryLater {
+                reason,
+                retry_after,
+            })
+        }
+    }
+}
+
+async fn fail(app: &App, job: &JobRow, owner: &str, sentence: &str) -> Result<(), RetryLater> {
+    tracing::error!(%sentence, "job failed");
+    db::with_client(&app.pool, |client| async move {
+        jobs::fail(&client, job.id, Some(owner), sentence).await
+    })
+    .await
+    .map(|_| ())
+    .map_err(|e| RetryLater {
+        reason: format!("could not record the failure: {e}"),
+        retry_after: None,
+    })
+}
+
+/// A photo after preparation: what the model will see, if anything.
+struct Ready {
+    image: BatchImage,
+    model_input: Option<(&'static str, Vec<u8>)>,
+    colour: Option<[f32; 64]>,
+}
+
+async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>, Trouble> {
+    let storage = app
+        .storage
+        .as_ref()
+        .ok_or_else(|| Trouble::Permanent("The photo store is not configured.".into()))?;
+    let bytes = match storage.get(&image.key()).await {
+        Ok(b) => b,
+        Err(StorageError::NotFound) => {
+            tracing::warn!(image_id = %image.id, "photo missing from storage; leaving it out");
+            return Ok(None);
+        }
+        Err(e) => return Err(Trouble::Transient(format!("storage: {e}"), None)),
+    };
+    let content_type = ContentType::parse(&image.content_type).unwrap_or(ContentType::Jpeg);
+    let orientation = image.orientation.and_then(|o| u8::try_from(o).ok());
+    let prepared = tokio::task::spawn_blocking(move || {
+        let result = prepare::prepare(&bytes, content_type, orientation, MAX_EDGE);
+        let colour = result
+            .as_ref()
+            .ok()
+            .and_then(|p| prepare::colour_signature(&p.bytes));
+        (result, colour, bytes)
+    })
+    .await
+    .map_err(|e| Trouble::Transient(format!("preparation thread: {e}"), None))?;
+    let (result, colour, bytes) = prepared;
+    let model_input = match result {
+        Ok(p) => Some((p.mime, p.bytes)),
+        Err(PrepareError::Unsupported(ct)) if bytes.len() <= HEIC_PASSTHROUGH_BYTES => {
+            Some((ct.as_str(), bytes.to_vec()))
+        }
+        Err(e) => {
+            tracing::warn!(image_id = %image.id, error = %e, "photo not shown to the model");
+            None
+        }
+    };
+    Ok(Some(Ready {
+        image,
+        model_input,
+        colour,
+    }))
+}
+
+fn context_line(image: &BatchImage) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = image.taken_at {
+        let offset = image
+            .offset_minutes
+            .and_then(|m| chrono::FixedOffset::east_opt(i32::from(m) * 60));
+        parts.push(match offset {
+            Some(o) => format!(
+                "taken {} (UTC{})",
+                t.with_timezone(&o).format("%Y-%m-%d %H:%M"),
+                o
+            ),
+            None => format!("taken {} (local time)", t.format("%Y-%m-%d %H:%M")),
+        });
+    }
+    if let (Some(lat), Some(lon)) = (image.latitude, image.longitude) {
+        parts.push(format!("at {lat:.4}, {lon:.4}"));
+    }
+    if let Some(model) = &image.camera_model {
+        parts.push(
+            format!(
+                "camera {} {}",
+                image.camera_make.as_deref().unwrap_or(""),
+                model
+            )
+            .replace("  ", " "),
+        );
+    }
+    if parts.is_empty() {
+        "no time or place recorded".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+async fn run(
+    app: &App,
+    job: &JobRow,
+    owner: &str,
+    delivery: Delivery,
+) -> Result<ProcessOutcome, Trouble> {
+    let (user_id, ids) = (job.user_id, job.image_ids.clone());
+    let batch = db::with_client(&app.pool, |client| {
+        let ids = ids.clone();
+        async move { images::batch(&client, user_id, &ids).await }
+    })
+    .await?;
+    if batch.is_empty() {
+        return Err(Trouble::Permanent(
+            "None of the photos in this batch are available any more; upload them again.".into(),
+        ));
+    }
+    let ready: Vec<Ready> = futures::stream::iter(batch)
+        .map(|image| fetch_and_prepare(app, image))
+        .buffered(PREPARE_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    if ready.is_empty() {
+        return Err(Trouble::Permanent(
+            "None of the photos in this batch could be read from storage; upload them again."
+                .into(),
+        ));
+    }
+    let (plan, completion) = organise(app, job, &ready, delivery).await?;
+    debug_assert!(plan::is_partition(&plan, ready.len()));
+    write_result(app, job, owner, &ready, &plan, &completion).await?;
+    tracing::info!(
+        albums = plan.albums.len(),
+        organizer = completion.organizer,
+        "job completed"
+    );
+    Ok(ProcessOutcome::Completed {
+        albums: plan.albums.len(),
+        organizer: completion.organizer,
+    })
+}
+
+fn offline(ready: &[Ready], fallback_reason: Option<String>) -> (Plan, Completion) {
+    let facts: Vec<PhotoFacts> = ready
+        .iter()
+        .map(|r| PhotoFacts {
+            taken_at: r.image.taken_at,
+            offset_minutes: r.image.offset_minutes,
+            latitude: r.image.latitude,
+            longitude: r.image.longitude,
+            colour: r.colour,
+        })
+        .collect();
+    (
+        plan::offline_plan(&facts),
+        Completion {
+            organizer: "offline",
+            fallback_reason,
+            ..Completion::default()
+        },
+    )
+}
+
+async fn organise(
+    app: &App,
+    job: &JobRow,
+    ready: &[Ready],
+    delivery: Delivery,
+) -> Result<(Plan, Completion), Trouble> {
+    let Some(gemini) = app.gemini.as_ref() else {
+        return Ok(offline(ready, None));
+    };
+    // The model numbers only the photos it is shown; map its numbers back to the batch.
+    let mut shown = Vec::new();
+    let mut photos = Vec::new();
+    for (index, r) in ready.iter().enumerate() {
+        if let Some((mime, bytes)) = &r.model_input {
+            shown.push(index);
+            photos.push(ModelPhoto {
+                number: shown.len(),
+                mime,
+                bytes: bytes.clone(),
+                context: context_line(&r.image),
+            });
+        }
+    }
+    if photos.is_empty() {
+        return Ok(offline(
+            ready,
+            Some("none of the photos could be prepared for the model".into()),
+        ));
+    }
+    // Leave time to write the result.
+    let deadline = delivery
+        .deadline
+        .checked_sub(Duration::from_secs(5))
+        .unwrap_or(delivery.deadline);
+    let mut tries_left = 2;
+    let mut usage_total = crate::gemini::Usage::default();
+    loop {
+        tries_left -= 1;
+        match gemini.generate(&photos, deadline).await {
+            Ok(answer) => {
+                usage_total.prompt += answer.usage.prompt;
+                usage_total.output += answer.usage.output;
+                usage_total.thoughts += answer.usage.thoughts;
+                usage_total.total += answer.usage.total;
+                match plan::parse_answer(&answer.text) {
+                    Ok(raw) => {
+                        let (model_plan, repairs) = plan::repair(raw, photos.len());
+                        if repairs != plan::Repairs::default() {
+                            tracing::warn!(?repairs, "the model's plan needed repairs");
+                        }
+                        let plan = remap(model_plan, &shown, ready.len());
+                        return Ok((
+                            plan,
+                            Completion {
+                                organizer: "gemini",
+                                model: Some(
+                                    answer
+                                        .model_version
+                                        .unwrap_or_else(|| gemini.model().to_string()),
+                                ),
+                                fallback_reason: None,
+                                prompt_tokens: Some(usage_total.prompt),
+                                output_tokens: Some(usage_total.output),
+                                thoughts_tokens: Some(usage_total.thoughts),
+                                total_tokens: Some(usage_total.total),
+                            },
+                        ));
+                    }
+                    Err(why) if tries_left > 0 => {
+                        tracing::warn!(%why, "the model's answer could not be read; asking once more");
+                    }
+                    Err(why) => {
+                        let (plan, mut c) = offline(
+                            ready,
+                            Some(format!("the model's answer could not be read twice: {why}")),
+                        );
+                        c.prompt_tokens = Some(usage_total.prompt);
+                        c.output_tokens = Some(usage_total.output);
+                        c.total_tokens = Some(usage_total.total);
+                        return Ok((plan, c));
+                    }
+                }
+            }
+            Err(e @ GeminiError::Unavailable { .. }) => {
+                let GeminiError::Unavailable { retry_after, .. } = &e else {
+                    unreachable!()
+                };
+                if (job.attempts as u32) < app.config.processor.max_job_attempts {
+                    return Err(Trouble::Transient(e.to_string(), *retry_after));
+                }
+                return Ok(offline(
+                    ready,
+                    Some(format!("{e}, after {} deliveries", job.attempts)),
+                ));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the model cannot be used for this batch; organising offline");
+                return Ok(offline(ready, Some(e.to_string())));
+            }
+        }
+    }
+}
+
+/// Maps a plan over the shown photos back onto the whole batch; photos the model did not
+/// see join the leftovers album.
+fn remap(model_plan: Plan, shown: &[usize], n: usize) -> Plan {
+    let mut albums: Vec<plan::AlbumPlan> = model_plan
+        .albums
+        .into_iter()
+        .map(|a| plan::AlbumPlan {
+            cover: shown[a.cover],
+            members: a.members.into_iter().map(|m| shown[m]).collect(),
+            ..a
+        })
+        .collect();
+    let mut photos = vec![plan::PhotoText::default(); n];
+    for (i, text) in model_plan.photos.into_iter().enumerate() {
+        photos[shown[i]] = text;
+    }
+    let unseen: Vec<usize> = (0..n).filter(|i| !shown.contains(i)).collect();
+    if !unseen.is_empty() {
+        match albums.iter_mut().find(|a| a.title == plan::LEFTOVER_TITLE) {
+            Some(leftover) => leftover.members.extend(unseen),
+            None => albums.push(plan::AlbumPlan {
+                title: plan::LEFTOVER_TITLE.into(),
+                description: "Photos that could not be shown to the model.".into(),
+                cover: unseen[0],
+                members: unseen,
+            }),
+        }
+    }
+    Plan { albums, photos }
+}
+
+async fn write_result(
+    app: &App,
+    job: &JobRow,
+    owner: &str,
+    ready: &[Ready],
+    plan: &Plan,
+    completion: &Completion,
+) -> Result<(), Trouble> {
+    let albums: Vec<NewAlbum> = plan
+        .albums
+        .iter()
+        .map(|a| NewAlbum {
+            id: Uuid::now_v7(),
+            title: a.title.clone(),
+            description: a.description.clone(),
+            cover_image_id: Some(ready[a.cover].image.id),
+            image_ids: a.members.iter().map(|m| ready[*m].image.id).collect(),
+        })
+        .collect();
+    let ids: Vec<Uuid> = ready.iter().map(|r| r.image.id).collect();
+    let captions: Vec<Option<String>> = plan.photos.iter().map(|p| p.caption.clone()).collect();
+    let tags: Vec<String> = plan
+        .photos
+        .iter()
+        .map(|p| serde_json::to_string(&p.tags).unwrap_or_else(|_| "[]".into()))
+        .collect();
+    let mut client = app.pool.get().await.map_err(DbError::from)?;
+    let written: Result<bool, tokio_postgres::Error> = async {
+        let tx = client.transaction().await?;
+        if !jobs::still_held(&tx, job.id, owner).await? {
+            return Ok(false);
+        }
+        galleries::insert_albums(&tx, job.user_id, job.gallery_id, &albums).await?;
+        images::set_captions(&tx, job.user_id, &ids, &captions, &tags).await?;
+        jobs::complete(&tx, job.id, completion).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+    .await;
+    match written {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Trouble::LostLease),
+        Err(e) => Err(DbError::from(e).into()),
+    }
+}

@@ -1,0 +1,44 @@
+//! The sweep: nothing stays stranded. Jobs pending but never sent (the send failed) or
+//! sent long ago and never picked up are sent again; claims whose worker died (expired
+//! lease) are sent again so a worker takes them over; jobs out of attempts are failed.
+
+use crate::app::App;
+use crate::db;
+use crate::repo::jobs;
+use crate::usecase::process::enqueue;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub resent: usize,
+    pub failed: usize,
+}
+
+/// One pass over at most `limit` stranded jobs.
+#[tracing::instrument(skip(app))]
+pub async fn sweep_jobs(app: &App, limit: i64) -> Result<SweepReport, db::DbError> {
+    let older_than = app.config.processor.sweep_after;
+    let stranded = db::with_client(&app.pool, |client| async move {
+        jobs::stranded(&client, older_than, limit).await
+    })
+    .await?;
+    let max = app.config.processor.max_job_attempts as i32;
+    let mut report = SweepReport::default();
+    for job in stranded {
+        if job.attempts >= max {
+            let sentence = format!(
+                "We could not finish organising these photos after {max} tries. Please try again later."
+            );
+            let failed = db::with_client(&app.pool, |client| {
+                let sentence = sentence.clone();
+                async move { jobs::fail(&client, job.id, None, &sentence).await }
+            })
+            .await?;
+            report.failed += usize::from(failed);
+        } else {
+            enqueue(app, job.id).await;
+            report.resent += 1;
+        }
+    }
+    tracing::info!(?report, "sweep finished");
+    Ok(report)
+}
