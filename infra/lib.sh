@@ -48,6 +48,8 @@ ensure_postgres() {
 ensure_python_tools() {
     local missing=()
     command -v moto_server >/dev/null || missing+=("moto[server]")
+    python3 -c "import standardwebhooks" 2>/dev/null || missing+=("standardwebhooks")
+    python3 -c "import qstash, jwt" 2>/dev/null || missing+=("qstash")
     if [ ${#missing[@]} -gt 0 ]; then
         if ! command -v pip3 >/dev/null && ! command -v pip >/dev/null; then
             log "installing pip from Debian's packages"

@@ -566,3 +566,19 @@ pub async fn serve(state: App) -> SocketAddr {
     });
     addr
 }
+
+/// Runs a Python snippet (the independent signers from PyPI) and returns its stdout.
+pub fn python(code: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("python3 is needed for these tests: {e}"));
+    assert!(
+        out.status.success(),
+        "python failed (install the signers with `pip install standardwebhooks qstash`, as ./infra/test.sh does):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
