@@ -7,7 +7,13 @@ as_root() {
         log "need root for: $*"; return 1; fi
 }
 
-pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+pg_up() {
+    if command -v pg_isready >/dev/null; then
+        pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null
+    else
+        (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null
+    fi
+}
 
 # Makes sure a PostgreSQL server answers on 127.0.0.1:5432 and that TEST_DATABASE_URL
 # (default postgres://postgres@127.0.0.1:5432/postgres) can create databases.
@@ -61,5 +67,18 @@ ensure_python_tools() {
         $pip install -q "${missing[@]}" 2>/dev/null \
             || $pip install -q --break-system-packages "${missing[@]}"
         hash -r
+    fi
+}
+
+# Debian packages the tests use: curl (a client independent of ours) and chromium (the
+# gallery page is checked in a real headless browser).
+ensure_debian_tools() {
+    local missing=()
+    command -v curl >/dev/null || missing+=(curl)
+    command -v chromium >/dev/null || missing+=(chromium)
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]} from Debian's packages"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
 }

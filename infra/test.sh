@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs Momentarium's whole test suite. Sets up what the tests need first:
 # PostgreSQL on 127.0.0.1:5432 (started, or installed from Debian's packages when absent)
-# and moto's SQS server (pip), which the tests start on 127.0.0.1:5055 when needed.
+# moto's SQS server and the Standard Webhooks / QStash signers (pip; the tests start moto
+# on 127.0.0.1:5055 when needed), curl and chromium (Debian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/lib.sh
 
 ensure_postgres
 ensure_python_tools
+ensure_debian_tools
 
 if cargo nextest --version >/dev/null 2>&1; then
     exec cargo nextest run --workspace --no-fail-fast "$@"

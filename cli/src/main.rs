@@ -1,66 +1,207 @@
-//! `momentarium`: run Momentarium on one machine.
+//! `momentarium`: Momentarium on one machine. Wiring only: each command starts what it
+//! needs and hands over to its module.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use momentarium_shared::{Config, db, http, telemetry};
+use momentarium_shared::config::{LogFormat, TelemetryConfig};
+use momentarium_shared::identity::issue_dev_token;
+use momentarium_shared::telemetry;
+use secrecy::SecretString;
 
+mod client;
+mod dispatcher;
+mod html;
 mod local_db;
+mod organize;
+mod stack;
+mod state;
 
 #[derive(Parser)]
 #[command(
     name = "momentarium",
     version,
-    about = "AI photo organiser, on your own machine"
+    about = "Organise photos into themed albums, on your own machine"
 )]
 struct Cli {
+    /// Where secrets, stored photos and a private database live.
+    #[arg(long, global = true, env = "MOMENTARIUM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the HTTP API locally (the same handlers the Lambdas run).
+    /// Organise a folder of photos into albums and write an HTML gallery page.
+    Organize {
+        /// The folder holding the photos.
+        folder: PathBuf,
+        /// Where to write the gallery page (default: momentarium.html in the folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Use a running Momentarium API instead of starting one here.
+        #[arg(long, env = "MOMENTARIUM_API")]
+        api: Option<String>,
+        /// Bearer token for --api.
+        #[arg(long, env = "MOMENTARIUM_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Photos per gallery request (at most 50).
+        #[arg(long, default_value_t = 50)]
+        batch_size: usize,
+        /// Upload every photo again, even ones the server already holds.
+        #[arg(long)]
+        force_upload: bool,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Serve the HTTP API (the same handlers the Lambdas run) with embedded stand-ins.
     Serve {
-        /// Address to listen on.
         #[arg(long, env = "MOMENTARIUM_LISTEN", default_value = "127.0.0.1:3000")]
         listen: SocketAddr,
+        /// The embedded S3 server's address (presigned URLs point here).
+        #[arg(long, env = "MOMENTARIUM_S3_LISTEN", default_value = "127.0.0.1:9300")]
+        s3_listen: SocketAddr,
+    },
+    /// Print a dev token for NAME, for `Authorization: Bearer` against `serve`.
+    Token {
+        name: String,
+        #[arg(long, default_value_t = 30)]
+        days: u64,
     },
     /// Apply database migrations and exit.
     Migrate,
 }
 
+fn logs(default: &str) {
+    telemetry::init(&TelemetryConfig {
+        format: match std::env::var("LOG_FORMAT").as_deref() {
+            Ok("json") => LogFormat::Json,
+            _ => LogFormat::Pretty,
+        },
+        filter: std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string()),
+    });
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let database_url = local_db::resolve().await?;
-    let config = Config::from_lookup(|name| match name {
-        "DATABASE_URL" => Some(database_url.clone()),
-        other => std::env::var(other).ok(),
-    })?;
-    telemetry::init(&config.telemetry);
-    let pool = db::create_pool(&config.database)?;
-    let report = db::migrate(&pool)
-        .await
-        .context("applying database migrations")?;
-    tracing::info!(applied = ?report.applied, "database ready");
-
+    let data_dir = state::data_dir(cli.data_dir.as_deref());
     match cli.command {
-        Command::Migrate => Ok(()),
-        Command::Serve { listen } => {
-            let app = http::router(http::AppState::new(config, pool));
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("binding {listen}"))?;
-            tracing::info!(address = %listener.local_addr()?, "momentarium is serving");
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                    tracing::info!("shutting down");
-                })
-                .await?;
+        Command::Token { name, days } => {
+            let secrets = state::Secrets::load_or_create(&data_dir)?;
+            let secret = std::env::var("DEV_JWT_SECRET").unwrap_or(secrets.dev_jwt_secret);
+            let token = issue_dev_token(
+                &SecretString::from(secret),
+                &name,
+                Duration::from_secs(days * 86_400),
+            );
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{token}");
+            }
             Ok(())
         }
+        Command::Migrate => {
+            logs("info");
+            let database = local_db::resolve(&data_dir).await?;
+            let config = momentarium_shared::Config::from_lookup(|n| match n {
+                "DATABASE_URL" => Some(database.url.clone()),
+                other => std::env::var(other).ok(),
+            })?;
+            let pool = momentarium_shared::db::create_pool(&config.database)?;
+            let report = momentarium_shared::db::migrate(&pool).await?;
+            tracing::info!(applied = ?report.applied, "migrations done");
+            Ok(())
+        }
+        Command::Serve { listen, s3_listen } => {
+            logs("info");
+            let stack = stack::Stack::start(stack::StackOptions {
+                data_dir: data_dir.clone(),
+                listen,
+                s3_listen,
+            })
+            .await?;
+            tracing::info!(
+                api = %stack.base_url,
+                database = %stack.database,
+                storage = %stack.storage,
+                organiser = if stack.app.gemini.is_some() { "gemini" } else { "offline (set GEMINI_API_KEY for Gemini)" },
+                "momentarium is serving; get a token with `momentarium token <name>`"
+            );
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+            stack.stop().await;
+            Ok(())
+        }
+        Command::Organize {
+            folder,
+            out,
+            api,
+            token,
+            batch_size,
+            force_upload,
+            quiet,
+        } => {
+            logs("warn");
+            anyhow::ensure!(folder.is_dir(), "{} is not a folder", folder.display());
+            let scanned = organize::scan_for_photos(&folder)?;
+            let options = organize::Options {
+                folder,
+                out,
+                batch_size,
+                force_upload,
+                quiet,
+            };
+            let ledger = data_dir.join("uploaded.json");
+            let run = async {
+                match api {
+                    Some(api) => {
+                        let token = token.context("--api needs --token (or MOMENTARIUM_TOKEN)")?;
+                        let client = client::ApiClient::new(&api, &token);
+                        let instance =
+                            format!("api:{api}:{}", &state::hex(&sha2_digest(&token))[..16]);
+                        organize::organize(&client, &instance, &ledger, &options, scanned).await
+                    }
+                    None => {
+                        let stack = stack::Stack::start(stack::StackOptions {
+                            data_dir: data_dir.clone(),
+                            listen: "127.0.0.1:0".parse()?,
+                            s3_listen: "127.0.0.1:0".parse()?,
+                        })
+                        .await?;
+                        let subject = std::env::var("USER").unwrap_or_else(|_| "local".into());
+                        let token = issue_dev_token(
+                            &SecretString::from(stack.secrets.dev_jwt_secret.clone()),
+                            &subject,
+                            Duration::from_secs(86_400),
+                        );
+                        let client = client::ApiClient::new(&stack.base_url, &token);
+                        let instance = format!("local:{subject}");
+                        let result =
+                            organize::organize(&client, &instance, &ledger, &options, scanned)
+                                .await;
+                        stack.stop().await;
+                        result
+                    }
+                }
+            };
+            tokio::select! {
+                result = run => result.map(|_| ()),
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("\nStopped. Nothing is lost: run the same command again to pick up where it left off.");
+                    std::process::exit(130);
+                }
+            }
+        }
     }
+}
+
+fn sha2_digest(s: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(s.as_bytes()).to_vec()
 }

@@ -333,13 +333,16 @@ pub fn offline_plan(facts: &[PhotoFacts]) -> Plan {
                 _ => "Moments".to_string(),
             };
             let mut description = match (start, end) {
+                (Some(s), Some(e)) if s == e => {
+                    format!("{} taken at {}", photos(members.len()), s.format("%H:%M"))
+                }
                 (Some(s), Some(e)) if s.date_naive() == e.date_naive() => format!(
-                    "{} photos taken between {} and {}",
-                    members.len(),
+                    "{} taken between {} and {}",
+                    photos(members.len()),
                     s.format("%H:%M"),
                     e.format("%H:%M")
                 ),
-                _ => format!("{} photos", members.len()),
+                _ => photos(members.len()),
             };
             if let (Some(lat), Some(lon)) = (first.latitude, first.longitude) {
                 description.push_str(&format!(
@@ -366,7 +369,7 @@ pub fn offline_plan(facts: &[PhotoFacts]) -> Plan {
             } else {
                 LEFTOVER_TITLE.into()
             },
-            description: format!("{} photos without a recorded time.", untimed_group.len()),
+            description: format!("{} without a recorded time.", photos(untimed_group.len())),
             cover: untimed_group[0],
             members: untimed_group,
         });
@@ -374,6 +377,14 @@ pub fn offline_plan(facts: &[PhotoFacts]) -> Plan {
     Plan {
         albums,
         photos: vec![PhotoText::default(); n],
+    }
+}
+
+fn photos(n: usize) -> String {
+    if n == 1 {
+        "1 photo".into()
+    } else {
+        format!("{n} photos")
     }
 }
 

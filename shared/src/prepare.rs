@@ -45,8 +45,22 @@ pub fn prepare(
     orientation: Option<u8>,
     max_edge: u32,
 ) -> Result<Prepared, PrepareError> {
+    prepare_with(bytes, content_type, orientation, max_edge, true)
+}
+
+/// [`prepare`], choosing whether JPEGs use reduced-size (DCT-scaled) decoding; the
+/// benchmark compares the two.
+pub fn prepare_with(
+    bytes: &[u8],
+    content_type: ContentType,
+    orientation: Option<u8>,
+    max_edge: u32,
+    dct_scaling: bool,
+) -> Result<Prepared, PrepareError> {
     let rgb = match content_type {
-        ContentType::Jpeg => decode_jpeg_scaled(bytes, max_edge)?,
+        ContentType::Jpeg => {
+            decode_jpeg_scaled(bytes, if dct_scaling { max_edge } else { u32::MAX })?
+        }
         ContentType::Png | ContentType::Webp => {
             let format = if content_type == ContentType::Png {
                 ImageFormat::Png

@@ -111,6 +111,8 @@ pub struct JobStatusResponse {
     completed_at: Option<DateTime<Utc>>,
     error: Option<String>,
     result_url: Option<String>,
+    organizer: Option<String>,
+    fallback_reason: Option<String>,
 }
 
 /// GET /api/jobs/{jobId}/status
@@ -132,6 +134,8 @@ pub async fn job_status(
         error: job.error,
         result_url: (job.status == JobStatus::Completed)
             .then(|| format!("/api/galleries/{}", job.gallery_id)),
+        organizer: job.organizer,
+        fallback_reason: job.fallback_reason,
     }))
 }
 

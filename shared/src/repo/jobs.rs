@@ -18,10 +18,12 @@ pub struct JobRow {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    pub organizer: Option<String>,
+    pub fallback_reason: Option<String>,
 }
 
 const COLUMNS: &str = "id, user_id, gallery_id, status, image_ids, attempts, error, request_hash, \
-                       created_at, started_at, completed_at";
+                       created_at, started_at, completed_at, organizer, fallback_reason";
 
 impl TryFrom<&Row> for JobRow {
     type Error = tokio_postgres::Error;
@@ -39,6 +41,8 @@ impl TryFrom<&Row> for JobRow {
             created_at: row.try_get("created_at")?,
             started_at: row.try_get("started_at")?,
             completed_at: row.try_get("completed_at")?,
+            organizer: row.try_get("organizer")?,
+            fallback_reason: row.try_get("fallback_reason")?,
         })
     }
 }
@@ -142,7 +146,7 @@ pub async fn mark_enqueued(
 #[derive(Debug, Clone)]
 pub enum Claim {
     /// Ours now, with a lease; `attempts` already counts this one.
-    Claimed(JobRow),
+    Claimed(Box<JobRow>),
     /// Completed, failed or cancelled before: nothing to do.
     Finished(JobStatus),
     /// Another worker holds a live lease.
@@ -170,7 +174,7 @@ pub async fn claim(
         .query_opt(&stmt, &[&id, &owner, &lease.as_secs_f64()])
         .await?
     {
-        return Ok(Claim::Claimed(JobRow::try_from(&row)?));
+        return Ok(Claim::Claimed(Box::new(JobRow::try_from(&row)?)));
     }
     let stmt = client
         .prepare_cached("SELECT status FROM processing_jobs WHERE id = $1")

@@ -94,7 +94,7 @@ pub async fn process_job(
         retry_after: Some(Duration::from_secs(10)),
     })?;
     let job = match claim {
-        Claim::Claimed(job) => job,
+        Claim::Claimed(job) => *job,
         Claim::Finished(status) => {
             tracing::info!(?status, "job already finished; nothing to do");
             return Ok(ProcessOutcome::AlreadyFinished(status));

@@ -1,0 +1,182 @@
+//! The embedded stack behind `momentarium serve` and `organize`: the same router the
+//! Lambdas run, PostgreSQL (found or started), an S3-protocol server in process (unless
+//! real S3 is configured), the signed local dispatcher (unless SQS is), and the sweep.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use momentarium_shared::config::Config;
+use momentarium_shared::local_s3::LocalS3;
+use momentarium_shared::queue::{JobQueue, SqsQueue};
+use momentarium_shared::storage::S3Store;
+use momentarium_shared::usecase::sweep::sweep_jobs;
+use momentarium_shared::{App, db, http};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::dispatcher::LocalDispatcher;
+use crate::local_db::{self, Database};
+use crate::state::Secrets;
+
+pub const LOCAL_BUCKET: &str = "momentarium";
+
+pub struct StackOptions {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub s3_listen: SocketAddr,
+}
+
+pub struct Stack {
+    pub base_url: String,
+    pub app: App,
+    pub secrets: Secrets,
+    pub database: String,
+    pub storage: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
+    _s3: Option<LocalS3>,
+    _db: Database,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => Ok(l),
+        // A fixed default port that is taken: any free port will do.
+        Err(_) if addr.port() != 0 => {
+            Ok(tokio::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0)).await?)
+        }
+        Err(e) => Err(e).with_context(|| format!("binding {addr}")),
+    }
+}
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> anyhow::Result<Self> {
+        let data_dir = &options.data_dir;
+        let secrets = Secrets::load_or_create(data_dir)?;
+        let database = local_db::resolve(data_dir).await?;
+        let external_storage = env("PHOTO_BUCKET").is_some();
+        let s3 = if external_storage {
+            None
+        } else {
+            Some(start_s3(data_dir, options.s3_listen, &secrets).await?)
+        };
+        let s3_endpoint = s3.as_ref().map(|s| s.endpoint());
+        let config = Config::from_lookup(|name| {
+            let ours = match name {
+                "DATABASE_URL" => Some(database.url.clone()),
+                "DEV_JWT_SECRET" => env(name).or_else(|| Some(secrets.dev_jwt_secret.clone())),
+                "WEBHOOK_SECRET" => env(name).or_else(|| Some(secrets.webhook_secret.clone())),
+                "PHOTO_BUCKET" if !external_storage => Some(LOCAL_BUCKET.to_string()),
+                "S3_ENDPOINT_URL" if !external_storage => s3_endpoint.clone(),
+                _ => None,
+            };
+            ours.or_else(|| env(name))
+        })?;
+        let pool = db::create_pool(&config.database)?;
+        db::migrate(&pool)
+            .await
+            .context("applying database migrations")?;
+        let storage_config = config.storage.clone().context("storage is configured")?;
+        let store = match &s3 {
+            Some(local) => S3Store::with_sdk_config(&local.sdk_config(), &storage_config),
+            None => S3Store::connect(&storage_config).await,
+        };
+        let listener = bind(options.listen).await?;
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+        let secret = config
+            .queue
+            .webhook_secret
+            .clone()
+            .context("a webhook secret is configured")?;
+        let queue: Arc<dyn JobQueue> = match &config.queue.queue_url {
+            Some(url) => Arc::new(
+                SqsQueue::connect(url.clone(), config.queue.endpoint_url.as_deref(), secret).await,
+            ),
+            None => Arc::new(LocalDispatcher::new(
+                format!("{base_url}/api/jobs/process"),
+                secret,
+                config.processor.max_job_attempts + 3,
+            )),
+        };
+        let storage = match &s3 {
+            Some(local) => format!(
+                "the embedded S3 server at {} (files in {})",
+                local.endpoint(),
+                data_dir.join("objects").display()
+            ),
+            None => format!("bucket {}", storage_config.bucket),
+        };
+        let app = App::new(config, pool).with_storage(store).with_queue(queue);
+        let (tx, rx) = oneshot::channel::<()>();
+        let router = http::router(app.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        let sweep_app = app.clone();
+        let sweeper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) = sweep_jobs(&sweep_app, 100).await {
+                    tracing::warn!(error = ?e, "sweep failed");
+                }
+            }
+        });
+        Ok(Self {
+            base_url,
+            app,
+            secrets,
+            database: database.description.clone(),
+            storage,
+            shutdown: Some(tx),
+            server,
+            sweeper,
+            _s3: s3,
+            _db: database,
+        })
+    }
+
+    /// Stops serving (in-flight requests finish) and the sweep.
+    pub async fn stop(mut self) {
+        self.sweeper.abort();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.server).await;
+    }
+}
+
+async fn start_s3(
+    data_dir: &Path,
+    listen: SocketAddr,
+    secrets: &Secrets,
+) -> anyhow::Result<LocalS3> {
+    let root = data_dir.join("objects");
+    let start = |addr| {
+        LocalS3::start(
+            &root,
+            LOCAL_BUCKET,
+            addr,
+            &secrets.s3_access_key,
+            &secrets.s3_secret_key,
+        )
+    };
+    match start(listen).await {
+        Ok(s) => Ok(s),
+        Err(_) if listen.port() != 0 => start(SocketAddr::new(listen.ip(), 0)).await,
+        Err(e) => Err(e),
+    }
+}

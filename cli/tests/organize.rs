@@ -1,0 +1,159 @@
+//! `momentarium organize <folder>` end to end, offline, on generated photos: the embedded
+//! stack, the public API, the terminal summary and the HTML page; a second run uploads
+//! nothing.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use momentarium_tests::TestDb;
+
+#[tokio::test]
+async fn organize_makes_albums_by_outing_and_a_gallery_page() {
+    let db = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    common::outing_folder(folder.path());
+
+    let out = common::run(
+        &db.url,
+        data.path(),
+        &["organize", folder.path().to_str().unwrap()],
+        &[],
+    );
+
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains("Organised 8 photos into 3 albums (8 uploaded now, 0 already there)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Saturday Morning, 10 May 2025 — 4 photos"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Saturday Evening, 2 August 2025 — 3 photos"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("notes.txt — not a JPEG, PNG, WebP or HEIC photo"),
+        "{stdout}"
+    );
+
+    // The garden and the coast never share an album.
+    let client = db.client().await;
+    let rows = client
+        .query(
+            "SELECT a.title, array_agg(i.original_filename ORDER BY ai.position) \
+             FROM albums a JOIN album_images ai ON ai.album_id = a.id JOIN images i ON i.id = ai.image_id \
+             GROUP BY a.id, a.title, a.position ORDER BY a.position",
+            &[],
+        )
+        .await
+        .unwrap();
+    let albums: Vec<(String, Vec<String>)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    for (title, files) in &albums {
+        let garden = files.iter().any(|f| f.starts_with("garden"));
+        let coast = files.iter().any(|f| f.starts_with("coast"));
+        assert!(!(garden && coast), "{title} mixes the outings: {files:?}");
+    }
+    assert_eq!(albums.len(), 3, "{albums:?}");
+
+    let page = std::fs::read_to_string(folder.path().join("momentarium.html")).unwrap();
+    assert!(page.contains("<h2>Saturday Morning, 10 May 2025</h2>"));
+    assert_eq!(page.matches("<figure>").count(), 8);
+    assert_eq!(
+        page.matches("data:image/jpeg;base64,").count(),
+        8 + 3,
+        "a thumbnail per photo and a cover per album"
+    );
+    assert!(page.contains(r#"href="garden-0.jpg""#));
+    assert!(page.contains("notes.txt — not a JPEG, PNG, WebP or HEIC photo"));
+
+    // Again: nothing uploaded twice, the same gallery.
+    let again = common::run(
+        &db.url,
+        data.path(),
+        &["organize", folder.path().to_str().unwrap()],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("(0 uploaded now, 8 already there)"),
+        "{stdout}"
+    );
+    let (images, galleries): (i64, i64) = {
+        let r = client
+            .query_one(
+                "SELECT (SELECT count(*) FROM images), (SELECT count(*) FROM galleries)",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((images, galleries), (8, 1));
+}
+
+#[tokio::test]
+async fn more_photos_than_a_batch_are_split_into_batches() {
+    let db = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    common::outing_folder(folder.path());
+
+    let out = common::run(
+        &db.url,
+        data.path(),
+        &[
+            "organize",
+            folder.path().to_str().unwrap(),
+            "--batch-size",
+            "3",
+            "--out",
+            data.path().join("page.html").to_str().unwrap(),
+        ],
+        &[],
+    );
+
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let galleries: i64 = db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM galleries", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(galleries, 3, "8 photos in batches of 3");
+    let page = std::fs::read_to_string(data.path().join("page.html")).unwrap();
+    assert_eq!(page.matches("<figure>").count(), 8);
+    assert!(
+        page.contains("file://"),
+        "a page elsewhere links to the originals by absolute path"
+    );
+}
+
+#[test]
+fn a_folder_without_photos_is_a_clear_error() {
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(folder.path().join("readme.txt"), "hi").unwrap();
+    let data = tempfile::tempdir().unwrap();
+
+    let out = common::run(
+        "postgres://unused@127.0.0.1:1/none",
+        data.path(),
+        &["organize", folder.path().to_str().unwrap()],
+        &[],
+    );
+
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("holds no photos"), "{stderr}");
+}
