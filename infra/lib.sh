@@ -56,6 +56,8 @@ ensure_python_tools() {
     command -v moto_server >/dev/null || missing+=("moto[server]")
     python3 -c "import standardwebhooks" 2>/dev/null || missing+=("standardwebhooks")
     python3 -c "import qstash, jwt" 2>/dev/null || missing+=("qstash")
+    command -v cfn-lint >/dev/null || missing+=("cfn-lint")
+    command -v sam >/dev/null || missing+=("aws-sam-cli")
     if [ ${#missing[@]} -gt 0 ]; then
         if ! command -v pip3 >/dev/null && ! command -v pip >/dev/null; then
             log "installing pip from Debian's packages"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Momentarium's whole test suite. Sets up what the tests need first:
 # PostgreSQL on 127.0.0.1:5432 (started, or installed from Debian's packages when absent)
-# moto's SQS server and the Standard Webhooks / QStash signers (pip; the tests start moto
+# moto's SQS server, the Standard Webhooks / QStash signers, cfn-lint and the SAM CLI
+# (pip; the tests start moto
 # on 127.0.0.1:5055 when needed), curl and chromium (Debian).
 set -euo pipefail
 cd "$(dirname "$0")/.."

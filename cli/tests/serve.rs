@@ -123,6 +123,11 @@ async fn serve_answers_a_separate_client_end_to_end() {
         "{url}"
     );
 
+    // Every header the ticket lists is signed and must be sent.
+    let tagging = format!(
+        "x-amz-tagging: {}",
+        ticket["headers"]["x-amz-tagging"].as_str().unwrap()
+    );
     let upload = |content_type: &str| {
         curl(&[
             "-X",
@@ -130,6 +135,8 @@ async fn serve_answers_a_separate_client_end_to_end() {
             url,
             "-H",
             &format!("content-type: {content_type}"),
+            "-H",
+            &tagging,
             "--data-binary",
             &format!("@{}", photo_path.display()),
         ])

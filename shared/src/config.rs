@@ -274,6 +274,34 @@ impl Config {
 }
 
 impl Config {
+    /// Every environment variable the configuration reads, found by watching a read.
+    pub fn variables() -> Vec<String> {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let _ = Self::from_lookup(|name| {
+            asked.borrow_mut().push(name.to_string());
+            // Enough for every optional section to be read too.
+            match name {
+                "DATABASE_URL" => Some("postgres://localhost/momentarium".into()),
+                "PHOTO_BUCKET" => Some("bucket".into()),
+                "S3_ENDPOINT_URL" => Some("http://127.0.0.1:9000".into()),
+                _ => None,
+            }
+        });
+        let mut names = asked.into_inner();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The variable a [`Need`] stands for.
+    pub fn variable_for(need: Need) -> &'static str {
+        match need {
+            Need::Storage => "PHOTO_BUCKET",
+            Need::Queue => "JOB_QUEUE_URL",
+            Need::WebhookSecret => "WEBHOOK_SECRET",
+        }
+    }
+
     /// Fails unless everything in `needs` is configured, naming the missing variable.
     pub fn require(&self, needs: &[Need]) -> Result<(), ConfigError> {
         for need in needs {
@@ -495,6 +523,23 @@ mod tests {
             !err.to_string().contains("not base64"),
             "secret echoed: {err}"
         );
+    }
+
+    #[test]
+    fn the_variable_list_is_read_off_the_configuration() {
+        let names = Config::variables();
+        for expected in [
+            "DATABASE_URL",
+            "PHOTO_BUCKET",
+            "S3_FORCE_PATH_STYLE",
+            "GEMINI_MODEL",
+            "QSTASH_CURRENT_SIGNING_KEY",
+        ] {
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} missing from {names:?}"
+            );
+        }
     }
 
     #[test]

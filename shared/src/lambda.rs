@@ -191,3 +191,62 @@ pub async fn handle_process_job_event(
         "isBase64Encoded": false,
     }))
 }
+
+/// Applies migrations. As a CloudFormation custom resource (the deploy), it always
+/// answers CloudFormation's presigned `ResponseURL` — SUCCESS or FAILED with the reason —
+/// so a broken migration fails the deploy (and rolls it back) instead of hanging it.
+/// Invoked directly, it returns what it applied.
+pub async fn handle_migration_event(
+    app: &App,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    use serde_json::json;
+    let payload = event.payload;
+    let Some(request_type) = payload["RequestType"].as_str() else {
+        let report = crate::db::migrate(&app.pool).await?;
+        return Ok(json!({"applied": report.applied}));
+    };
+    // Deleting the stack leaves the schema alone: data outlives deployments.
+    let result = if request_type == "Delete" {
+        Ok(Vec::new())
+    } else {
+        crate::db::migrate(&app.pool).await.map(|r| r.applied)
+    };
+    let (status, reason, applied) = match &result {
+        Ok(applied) => (
+            "SUCCESS",
+            format!("{} migration(s) applied", applied.len()),
+            applied.len(),
+        ),
+        Err(e) => (
+            "FAILED",
+            format!("migrations failed: {e:#}")
+                .chars()
+                .take(900)
+                .collect(),
+            0,
+        ),
+    };
+    let response = json!({
+        "Status": status,
+        "Reason": reason,
+        "PhysicalResourceId": payload["PhysicalResourceId"].as_str().unwrap_or("momentarium-database-schema"),
+        "StackId": payload["StackId"],
+        "RequestId": payload["RequestId"],
+        "LogicalResourceId": payload["LogicalResourceId"],
+        "Data": {"Applied": applied},
+    });
+    let url = payload["ResponseURL"]
+        .as_str()
+        .ok_or("a custom resource event without ResponseURL")?;
+    // The URL is presigned without a content type: send none.
+    reqwest::Client::new()
+        .put(url)
+        .timeout(std::time::Duration::from_secs(30))
+        .body(response.to_string())
+        .send()
+        .await?
+        .error_for_status()?;
+    tracing::info!(%status, %reason, "answered CloudFormation");
+    Ok(response)
+}

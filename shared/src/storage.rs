@@ -24,12 +24,18 @@ fn other(e: impl std::error::Error + Send + Sync + 'static) -> StorageError {
     StorageError::Other(anyhow::Error::new(e))
 }
 
+/// Uploads carry this tag until on-upload accepts them; the bucket's lifecycle rule
+/// expires objects still tagged so (uploads never processed).
+pub const PENDING_TAG: &str = "momentarium-state=pending";
+
 /// A presigned PUT: the uploader must send exactly these headers.
 #[derive(Debug, Clone)]
 pub struct PresignedUpload {
     pub url: String,
     pub content_type: String,
     pub content_length: u64,
+    /// The signed `x-amz-tagging` value to send.
+    pub tagging: String,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -101,6 +107,7 @@ impl S3Store {
             .key(key.to_string())
             .content_type(content_type.as_str())
             .content_length(i64::try_from(content_length).map_err(other)?)
+            .tagging(PENDING_TAG)
             .presigned(presigning)
             .await
             .map_err(other)?;
@@ -108,6 +115,7 @@ impl S3Store {
             url: request.uri().to_string(),
             content_type: content_type.as_str().to_string(),
             content_length,
+            tagging: PENDING_TAG.to_string(),
             expires_at: Utc::now()
                 + chrono::Duration::from_std(self.upload_ttl).unwrap_or(chrono::Duration::MAX),
         })
@@ -191,6 +199,26 @@ impl S3Store {
                 }
             })?;
         Ok(out.body.collect().await.map_err(other)?.into_bytes())
+    }
+
+    /// Removes the pending tag from an accepted upload, so the lifecycle rule keeps it.
+    /// Best-effort: a store without tagging (the embedded one) just logs.
+    pub async fn clear_pending_tag(&self, key: &ImageKey) {
+        if let Err(e) = self
+            .client
+            .delete_object_tagging()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .send()
+            .await
+        {
+            let e = e.into_service_error();
+            if e.meta().code() == Some("NotImplemented") {
+                tracing::debug!("this object store has no tagging");
+            } else {
+                tracing::warn!(%key, error = %e, "could not clear the pending tag; the lifecycle rule may expire this photo");
+            }
+        }
     }
 
     pub async fn delete(&self, key: &ImageKey) -> Result<(), StorageError> {

@@ -346,6 +346,7 @@ fn every_documented_path_is_a_route_and_the_spec_says_nothing_it_should_not() {
             "/api/galleries/process",
             "/api/galleries/{galleryId}",
             "/api/health",
+            "/api/jobs/process",
             "/api/jobs/{jobId}/status",
             "/api/uploads/generate-urls",
         ]

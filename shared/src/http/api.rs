@@ -44,6 +44,7 @@ pub async fn generate_upload_urls(
                 "headers": {
                     "content-type": t.content_type,
                     "content-length": t.content_length.to_string(),
+                    "x-amz-tagging": t.tagging,
                 },
                 "expiresAt": t.expires_at,
             })

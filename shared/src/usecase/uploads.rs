@@ -39,6 +39,7 @@ pub struct UploadTicket {
     pub url: String,
     pub content_type: String,
     pub content_length: u64,
+    pub tagging: String,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -150,6 +151,7 @@ pub async fn generate_upload_urls(
             url: presigned.url,
             content_type: presigned.content_type,
             content_length: presigned.content_length,
+            tagging: presigned.tagging,
             expires_at: presigned.expires_at,
         });
     }
@@ -231,6 +233,7 @@ pub async fn record_upload(app: &App, raw_key: &str) -> Result<UploadOutcome, Re
                     }
                 })
                 .await?;
+            storage.clear_pending_tag(&key).await;
             tracing::info!(
                 changed,
                 content_type = %inspection.content_type,
