@@ -161,33 +161,21 @@ impl S3Store {
 
     /// Reads `range` (an HTTP range such as `bytes=0-262143` or `bytes=-16`).
     pub async fn get_range(&self, key: &ImageKey, range: &str) -> Result<Bytes, StorageError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.to_string())
-            .range(range)
-            .send()
-            .await
-            .map_err(|e| {
-                let service = e.into_service_error();
-                if service.is_no_such_key() {
-                    StorageError::NotFound
-                } else {
-                    other(service)
-                }
-            })?;
-        let body = out.body.collect().await.map_err(other)?;
-        Ok(body.into_bytes())
+        self.read(key, Some(range)).await
     }
 
     /// Reads a whole object.
     pub async fn get(&self, key: &ImageKey) -> Result<Bytes, StorageError> {
+        self.read(key, None).await
+    }
+
+    async fn read(&self, key: &ImageKey, range: Option<&str>) -> Result<Bytes, StorageError> {
         let out = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key.to_string())
+            .set_range(range.map(str::to_string))
             .send()
             .await
             .map_err(|e| {

@@ -208,6 +208,8 @@ fn main() {
         );
     }
 
+    cost_table(&set);
+
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .arg(&dir)
         .env("MOMENTARIUM_BENCH_CHILD", "1")
@@ -230,6 +232,67 @@ fn main() {
         println!(
             "\nbatch child failed: {text} {}",
             String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Gemini image tokens: 258 when both sides are at most 384 px, else 258 per 768×768 tile.
+fn image_tokens(w: u32, h: u32) -> u64 {
+    if w <= 384 && h <= 384 {
+        258
+    } else {
+        u64::from(w.div_ceil(768)) * u64::from(h.div_ceil(768)) * 258
+    }
+}
+
+/// Dollars per 1,000 photos (20 batches of 50; per batch 1,000 prompt-text tokens and
+/// 5,000 output tokens), downscaled as sent versus the originals, at the published
+/// paid-tier prices (ANCHORS.md: 2.5 Flash $0.30 / $2.50, Flash-Lite $0.10 / $0.40 per
+/// million input / output tokens).
+fn cost_table(set: &[(String, Vec<u8>, Option<u8>)]) {
+    let (mut sent_tokens, mut original_tokens, mut sent_bytes, mut original_bytes) =
+        (0u64, 0u64, 0u64, 0u64);
+    for (_, bytes, o) in set {
+        let dims = imagesize::blob_size(bytes).unwrap();
+        original_tokens += image_tokens(dims.width as u32, dims.height as u32);
+        original_bytes += bytes.len() as u64;
+        let p = prepare(bytes, ContentType::Jpeg, *o, MAX_EDGE).unwrap();
+        sent_tokens += image_tokens(p.width, p.height);
+        sent_bytes += p.bytes.len() as u64;
+    }
+    let n = set.len() as u64;
+    let per_photo = |t: u64| t as f64 / n as f64;
+    println!("\n| per photo | bytes sent (base64) | image tokens |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| downscaled to ≤ 768 px (sent) | {:.0} | {:.0} |",
+        (sent_bytes.div_ceil(3) * 4) as f64 / n as f64,
+        per_photo(sent_tokens)
+    );
+    println!(
+        "| originals | {:.0} | {:.0} |",
+        (original_bytes.div_ceil(3) * 4) as f64 / n as f64,
+        per_photo(original_tokens)
+    );
+    let batches = 1000.0 / 50.0;
+    let dollars = |image_tokens_per_photo: f64, input_price: f64, output_price: f64| {
+        let input = batches * (1000.0 + 50.0 * image_tokens_per_photo);
+        let output = batches * 5000.0;
+        (input * input_price + output * output_price) / 1e6
+    };
+    println!(
+        "\n| $ per 1,000 photos | gemini-2.5-flash | gemini-2.5-flash-lite | Flash, Batch API (half) |"
+    );
+    println!("| --- | --- | --- | --- |");
+    for (label, tokens) in [
+        ("downscaled (sent)", per_photo(sent_tokens)),
+        ("originals", per_photo(original_tokens)),
+    ] {
+        let flash = dollars(tokens, 0.30, 2.50);
+        println!(
+            "| {label} | ${flash:.3} | ${:.3} | ${:.3} |",
+            dollars(tokens, 0.10, 0.40),
+            flash / 2.0
         );
     }
 }

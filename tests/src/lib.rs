@@ -430,6 +430,21 @@ impl TestApp {
         .await
     }
 
+    /// Asks for `ids` to be organised; returns the 202 body.
+    pub async fn process(&self, token: &str, ids: &[String]) -> Value {
+        let response = self
+            .post_json("/api/galleries/process", token, &json!({ "imageIds": ids }))
+            .await;
+        assert_eq!(response.status(), 202, "process failed");
+        response.json().await.unwrap()
+    }
+
+    /// Asks for `ids` to be organised; returns the job id.
+    pub async fn process_job_id(&self, token: &str, ids: &[String]) -> uuid::Uuid {
+        let accepted = self.process(token, ids).await;
+        uuid::Uuid::parse_str(accepted["jobId"].as_str().unwrap()).unwrap()
+    }
+
     /// generate-urls → PUT → S3 event for each photo; returns the image ids.
     pub async fn upload_photos(
         &self,

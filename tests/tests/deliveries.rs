@@ -30,23 +30,11 @@ print("verified")
 
 async fn pending_job(app: &TestApp) -> Uuid {
     let token = app.token("alice");
+    let photo = photos::jpeg(32, 24, [10, 200, 10], &Exif::default());
     let ids = app
-        .upload_photos(
-            &token,
-            &[(
-                "a.jpg",
-                "image/jpeg",
-                photos::jpeg(32, 24, [10, 200, 10], &Exif::default()),
-            )],
-        )
+        .upload_photos(&token, &[("a.jpg", "image/jpeg", photo)])
         .await;
-    let accepted: Value = app
-        .post_json("/api/galleries/process", &token, &json!({"imageIds": ids}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    Uuid::parse_str(accepted["jobId"].as_str().unwrap()).unwrap()
+    app.process_job_id(&token, &ids).await
 }
 
 async fn status(app: &TestApp, job: Uuid) -> String {

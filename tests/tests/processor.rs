@@ -59,14 +59,9 @@ async fn pending_job(app: &TestApp, n: usize) -> (Uuid, Vec<Uuid>) {
         .map(|(n, b)| (n.as_str(), "image/jpeg", b.clone()))
         .collect();
     let ids = app.upload_photos(&token, &specs).await;
-    let accepted: Value = app
-        .post_json("/api/galleries/process", &token, &json!({"imageIds": ids}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let job = app.process_job_id(&token, &ids).await;
     (
-        Uuid::parse_str(accepted["jobId"].as_str().unwrap()).unwrap(),
+        job,
         ids.iter().map(|i| Uuid::parse_str(i).unwrap()).collect(),
     )
 }

@@ -45,16 +45,19 @@ const SUMMARY: &str = "SELECT g.id, g.created_at, j.id AS job_id, j.status, \
          (SELECT count(*) FROM albums a WHERE a.gallery_id = g.id) AS album_count \
      FROM galleries g JOIN processing_jobs j ON j.gallery_id = g.id";
 
-fn summary(row: &tokio_postgres::Row) -> Result<GalleryRow, tokio_postgres::Error> {
-    let status: String = row.try_get("status")?;
-    Ok(GalleryRow {
-        id: row.try_get("id")?,
-        created_at: row.try_get("created_at")?,
-        job_id: row.try_get("job_id")?,
-        status: JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
-        image_count: row.try_get("image_count")?,
-        album_count: row.try_get("album_count")?,
-    })
+impl TryFrom<&tokio_postgres::Row> for GalleryRow {
+    type Error = tokio_postgres::Error;
+    fn try_from(row: &tokio_postgres::Row) -> Result<Self, Self::Error> {
+        let status: String = row.try_get("status")?;
+        Ok(GalleryRow {
+            id: row.try_get("id")?,
+            created_at: row.try_get("created_at")?,
+            job_id: row.try_get("job_id")?,
+            status: JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
+            image_count: row.try_get("image_count")?,
+            album_count: row.try_get("album_count")?,
+        })
+    }
 }
 
 /// One of the user's galleries.
@@ -63,15 +66,8 @@ pub async fn find(
     user_id: Uuid,
     id: Uuid,
 ) -> Result<Option<GalleryRow>, tokio_postgres::Error> {
-    let stmt = client
-        .prepare_cached(&format!("{SUMMARY} WHERE g.id = $1 AND g.user_id = $2"))
-        .await?;
-    client
-        .query_opt(&stmt, &[&id, &user_id])
-        .await?
-        .as_ref()
-        .map(summary)
-        .transpose()
+    let sql = format!("{SUMMARY} WHERE g.id = $1 AND g.user_id = $2");
+    super::fetch_opt(client, &sql, &[&id, &user_id]).await
 }
 
 /// The user's galleries, newest first, after the keyset cursor `(created_at, id)`.
@@ -85,19 +81,12 @@ pub async fn list(
         Some((at, id)) => (Some(at), Some(id)),
         None => (None, None),
     };
-    let stmt = client
-        .prepare_cached(&format!(
-            "{SUMMARY} WHERE g.user_id = $1 \
-               AND ($2::timestamptz IS NULL OR (g.created_at, g.id) < ($2, $3)) \
-             ORDER BY g.created_at DESC, g.id DESC LIMIT $4"
-        ))
-        .await?;
-    client
-        .query(&stmt, &[&user_id, &at, &id, &limit])
-        .await?
-        .iter()
-        .map(summary)
-        .collect()
+    let sql = format!(
+        "{SUMMARY} WHERE g.user_id = $1 \
+           AND ($2::timestamptz IS NULL OR (g.created_at, g.id) < ($2, $3)) \
+         ORDER BY g.created_at DESC, g.id DESC LIMIT $4"
+    );
+    super::fetch_all(client, &sql, &[&user_id, &at, &id, &limit]).await
 }
 
 /// Every album of the gallery with its images, in order, in one query.

@@ -93,17 +93,8 @@ pub async fn find(
     user_id: Uuid,
     id: Uuid,
 ) -> Result<Option<ImageRow>, tokio_postgres::Error> {
-    let stmt = client
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM images WHERE id = $1 AND user_id = $2"
-        ))
-        .await?;
-    client
-        .query_opt(&stmt, &[&id, &user_id])
-        .await?
-        .as_ref()
-        .map(ImageRow::try_from)
-        .transpose()
+    let sql = format!("SELECT {COLUMNS} FROM images WHERE id = $1 AND user_id = $2");
+    super::fetch_opt(client, &sql, &[&id, &user_id]).await
 }
 
 /// The user's images among `ids` (others' and unknown ids are simply absent).
@@ -112,17 +103,8 @@ pub async fn find_many(
     user_id: Uuid,
     ids: &[Uuid],
 ) -> Result<Vec<ImageRow>, tokio_postgres::Error> {
-    let stmt = client
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM images WHERE user_id = $1 AND id = ANY($2)"
-        ))
-        .await?;
-    client
-        .query(&stmt, &[&user_id, &ids])
-        .await?
-        .iter()
-        .map(ImageRow::try_from)
-        .collect()
+    let sql = format!("SELECT {COLUMNS} FROM images WHERE user_id = $1 AND id = ANY($2)");
+    super::fetch_all(client, &sql, &[&user_id, &ids]).await
 }
 
 /// Records an inspected upload. Only a `pending_upload` row changes: running it twice,

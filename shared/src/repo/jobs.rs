@@ -96,17 +96,8 @@ pub async fn find(
     user_id: Uuid,
     id: Uuid,
 ) -> Result<Option<JobRow>, tokio_postgres::Error> {
-    let stmt = client
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM processing_jobs WHERE id = $1 AND user_id = $2"
-        ))
-        .await?;
-    client
-        .query_opt(&stmt, &[&id, &user_id])
-        .await?
-        .as_ref()
-        .map(JobRow::try_from)
-        .transpose()
+    let sql = format!("SELECT {COLUMNS} FROM processing_jobs WHERE id = $1 AND user_id = $2");
+    super::fetch_opt(client, &sql, &[&id, &user_id]).await
 }
 
 /// The user's job made with this `Idempotency-Key`, if any.
@@ -115,17 +106,10 @@ pub async fn find_by_idempotency_key(
     user_id: Uuid,
     key: &str,
 ) -> Result<Option<JobRow>, tokio_postgres::Error> {
-    let stmt = client
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM processing_jobs WHERE user_id = $1 AND idempotency_key = $2"
-        ))
-        .await?;
-    client
-        .query_opt(&stmt, &[&user_id, &key])
-        .await?
-        .as_ref()
-        .map(JobRow::try_from)
-        .transpose()
+    let sql = format!(
+        "SELECT {COLUMNS} FROM processing_jobs WHERE user_id = $1 AND idempotency_key = $2"
+    );
+    super::fetch_opt(client, &sql, &[&user_id, &key]).await
 }
 
 /// Notes that the job's message reached the queue.
@@ -291,18 +275,11 @@ pub async fn stranded(
     older_than: std::time::Duration,
     limit: i64,
 ) -> Result<Vec<JobRow>, tokio_postgres::Error> {
-    let stmt = client
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM processing_jobs \
-             WHERE (status = 'pending' AND coalesce(enqueued_at, created_at) < now() - make_interval(secs => $1)) \
-                OR (status = 'processing' AND lease_expires_at < now()) \
-             ORDER BY updated_at LIMIT $2"
-        ))
-        .await?;
-    client
-        .query(&stmt, &[&older_than.as_secs_f64(), &limit])
-        .await?
-        .iter()
-        .map(JobRow::try_from)
-        .collect()
+    let sql = format!(
+        "SELECT {COLUMNS} FROM processing_jobs \
+         WHERE (status = 'pending' AND coalesce(enqueued_at, created_at) < now() - make_interval(secs => $1)) \
+            OR (status = 'processing' AND lease_expires_at < now()) \
+         ORDER BY updated_at LIMIT $2"
+    );
+    super::fetch_all(client, &sql, &[&older_than.as_secs_f64(), &limit]).await
 }
