@@ -29,15 +29,18 @@ server=$!
 for _ in $(seq 1 100); do curl -sf 127.0.0.1:3999/api/health >/dev/null && break; sleep 0.1; done
 
 row() { # name url
-    local out p50 p99 rps
+    local out p50 p99 rps code
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$2")
+    [ "$code" = 200 ] || { echo "$2 answered $code, not 200" >&2; return 1; }
     out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Authorization: Bearer $token" "$2")
+    if grep -q "Non-2xx" <<<"$out"; then echo "wrk saw non-2xx answers:" >&2; echo "$out" >&2; return 1; fi
     p50=$(awk '$1=="50%"{print $2}' <<<"$out"); p99=$(awk '$1=="99%"{print $2}' <<<"$out")
     rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
     echo "| $1 over HTTP (wrk, $conns connections, ${secs}s) | $p50 | $p99 | $rps |"
 }
 floor() { # name sql-file var=value
     local out lat tps
-    out=$(pgbench -n -c 1 -T "$secs" -D "$3" -f "$2" "$url" 2>/dev/null)
+    out=$(pgbench -n -c 1 -T "$secs" -D "$3" -f "$2" "$url" 2>&1) || { echo "pgbench failed: $out" >&2; return 1; }
     lat=$(awk -F'= ' '/latency average/{print $2}' <<<"$out"); tps=$(awk -F'= ' '/^tps/{print $2}' <<<"$out" | awk '{print $1}')
     echo "| $1 SQL alone (pgbench, 1 connection) | $lat (average) | | $tps |"
 }
@@ -45,6 +48,6 @@ floor() { # name sql-file var=value
 echo "| what | p50 | p99 | requests/s |"
 echo "| --- | --- | --- | --- |"
 row "job-status" "http://127.0.0.1:3999/api/jobs/$job/status"
-floor "job-status" "$root/bench/sql/job_status.sql" "job=$job"
+floor "job-status" "$root/bench/sql/job_status.sql" "job='$job'"
 row "get-gallery (1,000 photos)" "http://127.0.0.1:3999/api/galleries/$gallery"
-floor "get-gallery (1,000 photos)" "$root/bench/sql/gallery.sql" "gallery=$gallery"
+floor "get-gallery (1,000 photos)" "$root/bench/sql/gallery.sql" "gallery='$gallery'"

@@ -45,23 +45,43 @@ pub fn prepare(
     orientation: Option<u8>,
     max_edge: u32,
 ) -> Result<Prepared, PrepareError> {
-    prepare_with(bytes, content_type, orientation, max_edge, true)
+    prepare_with(
+        bytes,
+        content_type,
+        orientation,
+        max_edge,
+        JpegDecode::Scaled,
+    )
 }
 
-/// [`prepare`], choosing whether JPEGs use reduced-size (DCT-scaled) decoding; the
-/// benchmark compares the two.
+/// How JPEGs are decoded; the benchmark compares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JpegDecode {
+    /// jpeg-decoder at the smallest DCT scale that still covers the target.
+    Scaled,
+    /// jpeg-decoder at full size.
+    Full,
+    /// zune-jpeg (through `image`) at full size: SIMD, no scaling.
+    Zune,
+}
+
+/// [`prepare`] with a chosen JPEG decoder.
 pub fn prepare_with(
     bytes: &[u8],
     content_type: ContentType,
     orientation: Option<u8>,
     max_edge: u32,
-    dct_scaling: bool,
+    decode: JpegDecode,
 ) -> Result<Prepared, PrepareError> {
-    let rgb = match content_type {
-        ContentType::Jpeg => {
-            decode_jpeg_scaled(bytes, if dct_scaling { max_edge } else { u32::MAX })?
+    let rgb = match (content_type, decode) {
+        (ContentType::Jpeg, JpegDecode::Scaled) => decode_jpeg_scaled(bytes, max_edge)?,
+        (ContentType::Jpeg, JpegDecode::Full) => decode_jpeg_scaled(bytes, u32::MAX)?,
+        (ContentType::Jpeg, JpegDecode::Zune) => {
+            image::load_from_memory_with_format(bytes, ImageFormat::Jpeg)
+                .map_err(|e| PrepareError::Decode(e.to_string()))?
+                .into_rgb8()
         }
-        ContentType::Png | ContentType::Webp => {
+        (ContentType::Png | ContentType::Webp, _) => {
             let format = if content_type == ContentType::Png {
                 ImageFormat::Png
             } else {
@@ -71,7 +91,7 @@ pub fn prepare_with(
                 .map_err(|e| PrepareError::Decode(e.to_string()))?
                 .into_rgb8()
         }
-        ContentType::Heic | ContentType::Heif => {
+        (ContentType::Heic | ContentType::Heif, _) => {
             return Err(PrepareError::Unsupported(content_type));
         }
     };

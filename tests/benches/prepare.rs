@@ -17,7 +17,7 @@ use std::time::Instant;
 use image::ImageFormat;
 use momentarium_shared::domain::ContentType;
 use momentarium_shared::inspect::read_exif;
-use momentarium_shared::prepare::{MAX_EDGE, QUALITY, prepare, prepare_with};
+use momentarium_shared::prepare::{JpegDecode, MAX_EDGE, QUALITY, prepare, prepare_with};
 
 const ROUNDS: usize = 5;
 
@@ -187,7 +187,16 @@ fn main() {
         "same, without DCT scaling (full-size decode)",
         &set,
         &|b, o| {
-            prepare_with(b, ContentType::Jpeg, o, MAX_EDGE, false)
+            prepare_with(b, ContentType::Jpeg, o, MAX_EDGE, JpegDecode::Full)
+                .unwrap()
+                .bytes
+        },
+    );
+    time_variant(
+        "same, zune-jpeg full-size decode (SIMD) instead",
+        &set,
+        &|b, o| {
+            prepare_with(b, ContentType::Jpeg, o, MAX_EDGE, JpegDecode::Zune)
                 .unwrap()
                 .bytes
         },
