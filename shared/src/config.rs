@@ -49,6 +49,10 @@ pub struct DatabaseConfig {
     pub pool_size: usize,
     /// How long to wait for a new connection before giving up.
     pub connect_timeout: Duration,
+    /// A PEM bundle to verify the server's certificate against (e.g. Amazon RDS's).
+    /// Unset: connections are encrypted when the server offers TLS, unverified (libpq's
+    /// `sslmode=prefer`/`require`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -264,6 +268,7 @@ impl Config {
                 url: SecretString::from(url),
                 pool_size,
                 connect_timeout: Duration::from_millis(connect_timeout_ms),
+                ca_file: env.get("DATABASE_CA_FILE").map(std::path::PathBuf::from),
             },
             telemetry: TelemetryConfig {
                 format: env.parsed("LOG_FORMAT", default_format)?,

@@ -11,6 +11,7 @@ use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
 };
 use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
 
 use crate::config::DatabaseConfig;
 use crate::error::ApiError;
@@ -73,13 +74,15 @@ pub fn create_pool(config: &DatabaseConfig) -> anyhow::Result<Pool> {
     if pg.get_application_name().is_none() {
         pg.application_name("momentarium");
     }
-    let manager = Manager::from_config(
-        pg,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    let manager_config = ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = if pg.get_ssl_mode() == SslMode::Disable {
+        Manager::from_config(pg, NoTls, manager_config)
+    } else {
+        let tls = crate::db_tls::connector(config.ca_file.as_deref())?;
+        Manager::from_config(pg, tls, manager_config)
+    };
     let pool = Pool::builder(manager)
         .max_size(config.pool_size)
         .runtime(Runtime::Tokio1)

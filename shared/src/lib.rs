@@ -7,6 +7,7 @@
 pub mod app;
 pub mod config;
 pub mod db;
+mod db_tls;
 pub mod domain;
 pub mod error;
 pub mod gemini;

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use momentarium_shared::{db, http};
-use momentarium_tests::{TestApp, TestDb, admin_client, client, serve, test_config};
+use momentarium_tests::{
+    TestApp, TestDb, admin_client, client, serve, test_config, test_config_with,
+};
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
@@ -462,4 +464,71 @@ async fn the_health_lambda_event_drives_the_router() {
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let body: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(body["status"], "ok");
+}
+
+async fn server_offers_tls() -> bool {
+    let row = admin_client()
+        .await
+        .query_one("SHOW ssl", &[])
+        .await
+        .unwrap();
+    row.get::<_, String>(0) == "on"
+}
+
+async fn connection_is_encrypted(pool: &deadpool_postgres::Pool) -> Result<bool, String> {
+    let client = pool.get().await.map_err(|e| format!("{e:?}"))?;
+    let row = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(row.get(0))
+}
+
+#[tokio::test]
+async fn connections_are_encrypted_whenever_the_server_offers_tls() {
+    let db = TestDb::new().await;
+    let offered = server_offers_tls().await;
+
+    let pool = db::create_pool(&test_config(&db.url).database).unwrap();
+    assert_eq!(connection_is_encrypted(&pool).await.unwrap(), offered);
+
+    let plain =
+        db::create_pool(&test_config(&format!("{}?sslmode=disable", db.url)).database).unwrap();
+    assert!(
+        !connection_is_encrypted(&plain).await.unwrap(),
+        "sslmode=disable is honoured"
+    );
+}
+
+#[tokio::test]
+async fn a_ca_bundle_that_does_not_vouch_for_the_server_is_refused() {
+    let db = TestDb::new().await;
+    // The public roots: they do not sign this server's self-signed certificate.
+    let roots = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
+    if !server_offers_tls().await {
+        // A plain-text server has no certificate to verify: the connection stays plain.
+        let pool = db::create_pool(&test_config(&db.url).database).unwrap();
+        assert!(!connection_is_encrypted(&pool).await.unwrap());
+        return;
+    }
+    assert!(
+        roots.exists(),
+        "this test needs Debian's ca-certificates package"
+    );
+    let config = test_config_with(
+        &format!("{}?sslmode=require", db.url),
+        &[("DATABASE_CA_FILE", roots.to_str().unwrap())],
+    );
+    let pool = db::create_pool(&config.database).unwrap();
+
+    let result = connection_is_encrypted(&pool).await;
+
+    let err = result.expect_err("an unverifiable server certificate must be refused");
+    assert!(
+        err.to_lowercase().contains("certificate") || err.contains("invalid peer"),
+        "{err}"
+    );
 }
