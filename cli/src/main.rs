@@ -59,6 +59,13 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Write a folder of sample photos (two outings, one photo without EXIF, one file that
+    /// is not a photo) and organise it, to see Momentarium work before using your own.
+    Demo {
+        /// Where to write the sample folder.
+        #[arg(default_value = "momentarium-demo")]
+        folder: PathBuf,
+    },
     /// Serve the HTTP API (the same handlers the Lambdas run) with embedded stand-ins.
     Serve {
         #[arg(long, env = "MOMENTARIUM_LISTEN", default_value = "127.0.0.1:3000")]
@@ -77,13 +84,17 @@ enum Command {
     Migrate,
 }
 
+/// Logging for the CLI. The embedded S3 server logs every refused request at ERROR
+/// (expected ones included); what matters already reaches us as an answer, so it is off
+/// unless RUST_LOG asks for it.
 fn logs(default: &str) {
+    let default = format!("{default},s3s=off");
     telemetry::init(&TelemetryConfig {
         format: match std::env::var("LOG_FORMAT").as_deref() {
             Ok("json") => LogFormat::Json,
             _ => LogFormat::Pretty,
         },
-        filter: std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string()),
+        filter: std::env::var("RUST_LOG").unwrap_or(default),
     });
 }
 
@@ -138,6 +149,25 @@ async fn main() -> anyhow::Result<()> {
             stack.stop().await;
             Ok(())
         }
+        Command::Demo { folder } => {
+            momentarium_shared::sample::demo_folder(&folder)
+                .with_context(|| format!("writing sample photos to {}", folder.display()))?;
+            #[allow(clippy::print_stdout)]
+            {
+                println!(
+                    "Wrote sample photos to {}/ — organising them:",
+                    folder.display()
+                );
+            }
+            let options = organize::Options {
+                folder,
+                out: None,
+                batch_size: 50,
+                force_upload: false,
+                quiet: false,
+            };
+            organize_command(&data_dir, options, None, None).await
+        }
         Command::Organize {
             folder,
             out,
@@ -147,9 +177,6 @@ async fn main() -> anyhow::Result<()> {
             force_upload,
             quiet,
         } => {
-            logs("warn");
-            anyhow::ensure!(folder.is_dir(), "{} is not a folder", folder.display());
-            let scanned = organize::scan_for_photos(&folder)?;
             let options = organize::Options {
                 folder,
                 out,
@@ -157,46 +184,61 @@ async fn main() -> anyhow::Result<()> {
                 force_upload,
                 quiet,
             };
-            let ledger = data_dir.join("uploaded.json");
-            let run = async {
-                match api {
-                    Some(api) => {
-                        let token = token.context("--api needs --token (or MOMENTARIUM_TOKEN)")?;
-                        let client = client::ApiClient::new(&api, &token);
-                        let instance =
-                            format!("api:{api}:{}", &state::hex(&sha2_digest(&token))[..16]);
-                        organize::organize(&client, &instance, &ledger, &options, scanned).await
-                    }
-                    None => {
-                        let stack = stack::Stack::start(stack::StackOptions {
-                            data_dir: data_dir.clone(),
-                            listen: "127.0.0.1:0".parse()?,
-                            s3_listen: "127.0.0.1:0".parse()?,
-                        })
-                        .await?;
-                        let subject = std::env::var("USER").unwrap_or_else(|_| "local".into());
-                        let token = issue_dev_token(
-                            &SecretString::from(stack.secrets.dev_jwt_secret.clone()),
-                            &subject,
-                            Duration::from_secs(86_400),
-                        );
-                        let client = client::ApiClient::new(&stack.base_url, &token);
-                        let instance = format!("local:{subject}");
-                        let result =
-                            organize::organize(&client, &instance, &ledger, &options, scanned)
-                                .await;
-                        stack.stop().await;
-                        result
-                    }
-                }
-            };
-            tokio::select! {
-                result = run => result.map(|_| ()),
-                _ = tokio::signal::ctrl_c() => {
-                    eprintln!("\nStopped. Nothing is lost: run the same command again to pick up where it left off.");
-                    std::process::exit(130);
-                }
+            organize_command(&data_dir, options, api, token).await
+        }
+    }
+}
+
+/// Organises `options.folder` through `api`, or through an embedded stack started here.
+async fn organize_command(
+    data_dir: &std::path::Path,
+    options: organize::Options,
+    api: Option<String>,
+    token: Option<String>,
+) -> anyhow::Result<()> {
+    logs("warn");
+    anyhow::ensure!(
+        options.folder.is_dir(),
+        "{} is not a folder",
+        options.folder.display()
+    );
+    let scanned = organize::scan_for_photos(&options.folder)?;
+    let ledger = data_dir.join("uploaded.json");
+    let run = async {
+        match api {
+            Some(api) => {
+                let token = token.context("--api needs --token (or MOMENTARIUM_TOKEN)")?;
+                let client = client::ApiClient::new(&api, &token);
+                let instance = format!("api:{api}:{}", &state::hex(&sha2_digest(&token))[..16]);
+                organize::organize(&client, &instance, &ledger, &options, scanned).await
             }
+            None => {
+                let stack = stack::Stack::start(stack::StackOptions {
+                    data_dir: data_dir.to_path_buf(),
+                    listen: "127.0.0.1:0".parse()?,
+                    s3_listen: "127.0.0.1:0".parse()?,
+                })
+                .await?;
+                let subject = std::env::var("USER").unwrap_or_else(|_| "local".into());
+                let token = issue_dev_token(
+                    &SecretString::from(stack.secrets.dev_jwt_secret.clone()),
+                    &subject,
+                    Duration::from_secs(86_400),
+                );
+                let client = client::ApiClient::new(&stack.base_url, &token);
+                let instance = format!("local:{subject}");
+                let result =
+                    organize::organize(&client, &instance, &ledger, &options, scanned).await;
+                stack.stop().await;
+                result
+            }
+        }
+    };
+    tokio::select! {
+        result = run => result.map(|_| ()),
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("\nStopped. Nothing is lost: run the same command again to pick up where it left off.");
+            std::process::exit(130);
         }
     }
 }

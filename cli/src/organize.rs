@@ -228,12 +228,13 @@ async fn process(
     label: &str,
 ) -> anyhow::Result<BatchResult> {
     let ids: Vec<&str> = batch.iter().map(|p| known[&p.sha256].as_str()).collect();
-    let mut hashes: Vec<&str> = batch.iter().map(|p| p.sha256.as_str()).collect();
-    hashes.sort();
-    // The same photos again return the same gallery instead of a new one.
+    // The same uploaded photos again return the same gallery instead of a new one. The key
+    // names the server's image ids: the same files uploaded afresh are a new request.
+    let mut sorted = ids.clone();
+    sorted.sort();
     let key = format!(
         "organize-{}",
-        &hex(&Sha256::digest(hashes.join(",").as_bytes()))[..40]
+        &hex(&Sha256::digest(sorted.join(",").as_bytes()))[..40]
     );
     let accepted = client
         .post(

@@ -157,3 +157,40 @@ fn a_folder_without_photos_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("holds no photos"), "{stderr}");
 }
+
+#[tokio::test]
+async fn demo_writes_sample_photos_and_organises_them_even_after_the_data_dir_is_gone() {
+    let db = TestDb::new().await;
+    let work = tempfile::tempdir().unwrap();
+    let folder = work.path().join("demo");
+
+    // Two runs that share the database but not the data directory (so not the upload
+    // ledger): the second uploads the same files afresh and must get its own gallery.
+    for data in ["data-1", "data-2"] {
+        let out = common::run(
+            &db.url,
+            &work.path().join(data),
+            &["demo", folder.to_str().unwrap()],
+            &[],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("Organised 8 photos into 3 albums (8 uploaded now"),
+            "{stdout}"
+        );
+    }
+    assert!(folder.join("momentarium.html").exists());
+    let galleries: i64 = db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM galleries", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(galleries, 2);
+}

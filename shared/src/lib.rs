@@ -23,6 +23,8 @@ pub mod prepare;
 pub mod qstash;
 pub mod queue;
 pub mod repo;
+#[cfg(feature = "local")]
+pub mod sample;
 pub mod storage;
 pub mod telemetry;
 pub mod usecase;

@@ -1,6 +1,8 @@
 //! Object storage over the S3 protocol (aws-sdk-s3): AWS in production, the embedded
 //! S3-protocol server locally and in tests. One code path, presigned URLs included.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::Client;
@@ -50,6 +52,9 @@ pub struct ObjectHead {
 pub struct S3Store {
     client: Client,
     bucket: String,
+    /// Cleared the first time the store answers that it has no object tagging (the
+    /// embedded one), so later uploads do not ask again.
+    tagging: Arc<AtomicBool>,
     upload_ttl: Duration,
     download_ttl: Duration,
 }
@@ -75,6 +80,7 @@ impl S3Store {
         Self {
             client: Client::from_conf(builder.build()),
             bucket: config.bucket.clone(),
+            tagging: Arc::new(AtomicBool::new(true)),
             upload_ttl: config.upload_url_ttl,
             download_ttl: config.download_url_ttl,
         }
@@ -192,6 +198,9 @@ impl S3Store {
     /// Removes the pending tag from an accepted upload, so the lifecycle rule keeps it.
     /// Best-effort: a store without tagging (the embedded one) just logs.
     pub async fn clear_pending_tag(&self, key: &ImageKey) {
+        if !self.tagging.load(Ordering::Relaxed) {
+            return;
+        }
         if let Err(e) = self
             .client
             .delete_object_tagging()
@@ -202,7 +211,8 @@ impl S3Store {
         {
             let e = e.into_service_error();
             if e.meta().code() == Some("NotImplemented") {
-                tracing::debug!("this object store has no tagging");
+                tracing::debug!("this object store has no tagging; not asking again");
+                self.tagging.store(false, Ordering::Relaxed);
             } else {
                 tracing::warn!(%key, error = %e, "could not clear the pending tag; the lifecycle rule may expire this photo");
             }

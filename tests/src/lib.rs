@@ -12,7 +12,8 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 pub mod gemini;
-pub mod photos;
+/// Sample photos (shared with `momentarium demo`).
+pub use momentarium_shared::sample as photos;
 
 use std::net::SocketAddr;
 use std::path::Path;

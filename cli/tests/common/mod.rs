@@ -5,8 +5,6 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use momentarium_tests::photos::{self, Exif};
-
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_momentarium"))
 }
@@ -29,38 +27,5 @@ pub fn run(database_url: &str, data_dir: &Path, args: &[&str], env: &[(&str, &st
 /// Writes a folder like the fixtures: a garden outing (Berlin, May), a coast outing
 /// (Sylt, August), a photo without EXIF, and a file that is not a photo.
 pub fn outing_folder(dir: &Path) {
-    let garden = ["09:40:00", "09:51:30", "10:05:10", "10:22:45"];
-    for (i, t) in garden.iter().enumerate() {
-        let exif = Exif {
-            taken: Some(Box::leak(format!("2025:05:10 {t}").into_boxed_str())),
-            offset: Some("+02:00"),
-            gps: Some((52.4559, 13.3063)),
-            make: Some("Google"),
-            model: Some("Pixel 8"),
-            ..Exif::default()
-        };
-        std::fs::write(
-            dir.join(format!("garden-{i}.jpg")),
-            photos::jpeg(640, 480, [40, 150 + i as u8 * 20, 50], &exif),
-        )
-        .unwrap();
-    }
-    let coast = ["18:05:00", "18:20:00", "18:41:00"];
-    for (i, t) in coast.iter().enumerate() {
-        let exif = Exif {
-            taken: Some(Box::leak(format!("2025:08:02 {t}").into_boxed_str())),
-            offset: Some("+02:00"),
-            gps: Some((54.9079, 8.3089)),
-            make: Some("Apple"),
-            model: Some("iPhone 15"),
-            orientation: Some(if i == 0 { 6 } else { 1 }),
-        };
-        std::fs::write(
-            dir.join(format!("coast-{i}.jpg")),
-            photos::jpeg(800, 600, [30, 80, 170 + i as u8 * 20], &exif),
-        )
-        .unwrap();
-    }
-    std::fs::write(dir.join("scan.png"), photos::png(300, 200)).unwrap();
-    std::fs::write(dir.join("notes.txt"), b"shopping list: film, batteries").unwrap();
+    momentarium_shared::sample::demo_folder(dir).unwrap();
 }

@@ -1,4 +1,5 @@
-//! Test photos made in code: real JPEG/PNG/WebP bytes, with EXIF where asked.
+//! Sample photos made in code: real JPEG/PNG/WebP bytes, with EXIF where asked. The tests
+//! use them, and `momentarium demo` writes a folder of them for a first run.
 
 use std::io::Cursor;
 
@@ -111,7 +112,9 @@ pub fn jpeg(w: u32, h: u32, tint: [u8; 3], exif: &Exif) -> Vec<u8> {
         writer.push_field(f);
     }
     let mut tiff = Cursor::new(Vec::new());
-    writer.write(&mut tiff, false).expect("writing EXIF");
+    writer
+        .write(&mut tiff, false)
+        .expect("writing EXIF to memory cannot fail");
     let tiff = tiff.into_inner();
     let len = (2 + 6 + tiff.len()) as u16;
     let mut out = Vec::with_capacity(plain.len() + tiff.len() + 10);
@@ -136,4 +139,53 @@ pub fn jpeg_header_claiming(w: u16, h: u16) -> Vec<u8> {
     out.extend_from_slice(&[0u8; 64]);
     out.extend_from_slice(&[0xFF, 0xD9]);
     out
+}
+
+/// Writes a folder like a phone's after two outings: a garden walk (Berlin, May, Pixel 8)
+/// and an evening at the coast (Sylt, August, iPhone, one photo rotated), a PNG without
+/// EXIF, and a file that is not a photo.
+pub fn demo_folder(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let garden = [
+        "2025:05:10 09:40:00",
+        "2025:05:10 09:51:30",
+        "2025:05:10 10:05:10",
+        "2025:05:10 10:22:45",
+    ];
+    for (i, taken) in garden.into_iter().enumerate() {
+        let exif = Exif {
+            taken: Some(taken),
+            offset: Some("+02:00"),
+            gps: Some((52.4559, 13.3063)),
+            make: Some("Google"),
+            model: Some("Pixel 8"),
+            ..Exif::default()
+        };
+        std::fs::write(
+            dir.join(format!("garden-{i}.jpg")),
+            jpeg(640, 480, [40, 150 + i as u8 * 20, 50], &exif),
+        )?;
+    }
+    let coast = [
+        "2025:08:02 18:05:00",
+        "2025:08:02 18:20:00",
+        "2025:08:02 18:41:00",
+    ];
+    for (i, taken) in coast.into_iter().enumerate() {
+        let exif = Exif {
+            taken: Some(taken),
+            offset: Some("+02:00"),
+            gps: Some((54.9079, 8.3089)),
+            make: Some("Apple"),
+            model: Some("iPhone 15"),
+            orientation: Some(if i == 0 { 6 } else { 1 }),
+        };
+        std::fs::write(
+            dir.join(format!("coast-{i}.jpg")),
+            jpeg(800, 600, [30, 80, 170 + i as u8 * 20], &exif),
+        )?;
+    }
+    std::fs::write(dir.join("scan.png"), png(300, 200))?;
+    std::fs::write(dir.join("notes.txt"), b"shopping list: film, batteries")?;
+    Ok(())
 }
