@@ -26,6 +26,9 @@ pub enum ApiError {
         what: &'static str,
         ids: Vec<uuid::Uuid>,
     },
+    /// 405: the route exists, the method does not.
+    #[error("This route does not accept that HTTP method.")]
+    MethodNotAllowed,
     /// 409: the resource is in a state that does not allow this.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -105,6 +108,7 @@ impl ApiError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::NotFound { .. } | Self::NotFoundMany { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -124,6 +128,7 @@ impl ApiError {
             | Self::Unprocessable { code, .. }
             | Self::Unavailable { code, .. } => code,
             Self::NotFound { .. } | Self::NotFoundMany { .. } => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Internal(_) => "internal_error",
         }
     }

@@ -159,9 +159,11 @@ pub fn lambda_deadline(context: &lambda_runtime::Context) -> std::time::Instant 
 }
 
 /// The process-job function takes two event shapes: SQS batches and API Gateway HTTP
-/// requests (the signed webhook route). Both run `process_job`.
+/// requests (the signed webhook route). Both run `process_job`. `router` is built once at
+/// cold start (`http::router(app.clone())`), not per event.
 pub async fn handle_process_job_event(
     app: &App,
+    router: &axum::Router,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<serde_json::Value, lambda_runtime::Error> {
     use tower::ServiceExt;
@@ -173,7 +175,7 @@ pub async fn handle_process_job_event(
         return Ok(serde_json::to_value(response)?);
     }
     let request = lambda_http::request::from_str(&payload.to_string())?;
-    let response = http::router(app.clone()).oneshot(request).await?;
+    let response = router.clone().oneshot(request).await?;
     let status = response.status().as_u16();
     let mut headers = serde_json::Map::new();
     for (name, value) in response.headers() {

@@ -286,6 +286,7 @@ async fn an_sqs_batch_reports_only_the_records_to_redeliver() {
 
     let response = momentarium_shared::lambda::handle_process_job_event(
         &app.app,
+        &momentarium_shared::http::router(app.app.clone()),
         lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
     )
     .await
@@ -319,6 +320,7 @@ async fn the_process_job_lambda_also_takes_the_http_event() {
 
     let response = momentarium_shared::lambda::handle_process_job_event(
         &app.app,
+        &momentarium_shared::http::router(app.app.clone()),
         lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
     )
     .await

@@ -7,10 +7,11 @@ use momentarium_shared::lambda::{cold_start, handle_process_job_event};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let app = cold_start(&[Need::Storage, Need::WebhookSecret]).await?;
-    let app = &app;
+    let router = momentarium_shared::http::router(app.clone());
+    let (app, router) = (&app, &router);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            handle_process_job_event(app, event).await
+            handle_process_job_event(app, router, event).await
         },
     ))
     .await

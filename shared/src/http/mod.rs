@@ -45,12 +45,6 @@ async fn unknown_route() -> ApiError {
     ApiError::NotFound { what: "route" }
 }
 
-async fn method_not_allowed() -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
-    (
-        axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        axum::Json(serde_json::json!({"error": {
-            "code": "method_not_allowed",
-            "message": "This route does not accept that HTTP method."
-        }})),
-    )
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }

@@ -166,7 +166,6 @@ async fn fail(app: &App, job: &JobRow, owner: &str, sentence: &str) -> Result<()
 struct Ready {
     image: BatchImage,
     model_input: Option<(&'static str, Vec<u8>)>,
-    colour: Option<[f32; 64]>,
 }
 
 async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>, Trouble> {
@@ -184,17 +183,12 @@ async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>
     };
     let content_type = ContentType::parse(&image.content_type).unwrap_or(ContentType::Jpeg);
     let orientation = image.orientation.and_then(|o| u8::try_from(o).ok());
-    let prepared = tokio::task::spawn_blocking(move || {
+    let (result, bytes) = tokio::task::spawn_blocking(move || {
         let result = prepare::prepare(&bytes, content_type, orientation, MAX_EDGE);
-        let colour = result
-            .as_ref()
-            .ok()
-            .and_then(|p| prepare::colour_signature(&p.bytes));
-        (result, colour, bytes)
+        (result, bytes)
     })
     .await
     .map_err(|e| Trouble::Transient(format!("preparation thread: {e}"), None))?;
-    let (result, colour, bytes) = prepared;
     let model_input = match result {
         Ok(p) => Some((p.mime, p.bytes)),
         Err(PrepareError::Unsupported(ct)) if bytes.len() <= HEIC_PASSTHROUGH_BYTES => {
@@ -205,11 +199,7 @@ async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>
             None
         }
     };
-    Ok(Some(Ready {
-        image,
-        model_input,
-        colour,
-    }))
+    Ok(Some(Ready { image, model_input }))
 }
 
 fn context_line(image: &BatchImage) -> String {
@@ -295,6 +285,9 @@ async fn run(
 }
 
 fn offline(ready: &[Ready], fallback_reason: Option<String>) -> (Plan, Completion) {
+    // Colours place photos without a time; they cost a decode each, so they are computed
+    // only here, and only when some photo has no time.
+    let need_colours = ready.iter().any(|r| r.image.taken_at.is_none());
     let facts: Vec<PhotoFacts> = ready
         .iter()
         .map(|r| PhotoFacts {
@@ -302,7 +295,12 @@ fn offline(ready: &[Ready], fallback_reason: Option<String>) -> (Plan, Completio
             offset_minutes: r.image.offset_minutes,
             latitude: r.image.latitude,
             longitude: r.image.longitude,
-            colour: r.colour,
+            colour: match &r.model_input {
+                Some(("image/jpeg", prepared)) if need_colours => {
+                    prepare::colour_signature(prepared)
+                }
+                _ => None,
+            },
         })
         .collect();
     (
