@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use momentarium_shared::config::Config;
+use momentarium_shared::local_http;
 use momentarium_shared::local_s3::LocalS3;
 use momentarium_shared::queue::{JobQueue, SqsQueue};
 use momentarium_shared::storage::S3Store;
@@ -118,13 +119,9 @@ impl Stack {
         let app = App::new(config, pool).with_storage(store).with_queue(queue);
         let (tx, rx) = oneshot::channel::<()>();
         let router = http::router(app.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let server = tokio::spawn(local_http::serve(listener, router, async {
+            let _ = rx.await;
+        }));
         let sweep_app = app.clone();
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));

@@ -137,6 +137,8 @@ async fn serve_answers_a_separate_client_end_to_end() {
             &format!("content-type: {content_type}"),
             "-H",
             &tagging,
+            "-H",
+            "if-none-match: *",
             "--data-binary",
             &format!("@{}", photo_path.display()),
         ])

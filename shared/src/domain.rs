@@ -40,6 +40,12 @@ impl ContentType {
         }
     }
 
+    /// Parses a MIME type exactly as the API contract lists it (lower case, no
+    /// parameters): what a client declares for an upload.
+    pub fn parse_exact(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+
     /// HEIC is HEIF with HEVC inside; uploaders label the two loosely, so they match.
     pub fn same_family(self, other: Self) -> bool {
         self == other
@@ -61,7 +67,7 @@ impl fmt::Display for ContentType {
 pub enum FilenameError {
     #[error("the filename is empty")]
     Empty,
-    #[error("the filename is longer than 255 bytes")]
+    #[error("the filename is longer than 255 characters")]
     TooLong,
     #[error("the filename contains a control character")]
     ControlCharacter,
@@ -79,7 +85,7 @@ impl Filename {
         if trimmed.is_empty() {
             return Err(FilenameError::Empty);
         }
-        if trimmed.len() > 255 {
+        if trimmed.chars().count() > 255 {
             return Err(FilenameError::TooLong);
         }
         if trimmed.chars().any(|c| {
@@ -250,9 +256,10 @@ mod tests {
             Filename::parse(&"a".repeat(256)),
             Err(FilenameError::TooLong)
         );
-        assert!(Filename::parse(&"é".repeat(127)).is_ok());
+        // The limit is 255 characters, as the contract says, not 255 bytes.
+        assert!(Filename::parse(&"é".repeat(255)).is_ok());
         assert_eq!(
-            Filename::parse(&"é".repeat(128)),
+            Filename::parse(&"é".repeat(256)),
             Err(FilenameError::TooLong)
         );
     }

@@ -39,6 +39,13 @@ pub enum ApiError {
         message: String,
         details: Option<Value>,
     },
+    /// 414 (the request target) or 431 (the header block): a request too large to read.
+    #[error("{message}")]
+    RequestTooLarge {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     /// 415: a content type we do not take.
     #[error("{message}")]
     UnsupportedMediaType {
@@ -111,6 +118,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTooLarge { status, .. } => *status,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -124,6 +132,7 @@ impl ApiError {
             | Self::Unauthorized { code, .. }
             | Self::Conflict { code, .. }
             | Self::PayloadTooLarge { code, .. }
+            | Self::RequestTooLarge { code, .. }
             | Self::UnsupportedMediaType { code, .. }
             | Self::Unprocessable { code, .. }
             | Self::Unavailable { code, .. } => code,

@@ -62,6 +62,8 @@ pub fn verify_dev_token(secret: &SecretString, token: &str) -> Result<String, Ap
     validation.set_issuer(&[DEV_ISSUER]);
     validation.set_required_spec_claims(&["exp", "sub", "iss"]);
     validation.leeway = 5;
+    // A token whose `nbf` is still ahead is not valid yet.
+    validation.validate_nbf = true;
     let data = jsonwebtoken::decode::<DevClaims>(
         token,
         &DecodingKey::from_secret(secret.expose_secret().as_bytes()),
@@ -71,6 +73,10 @@ pub fn verify_dev_token(secret: &SecretString, token: &str) -> Result<String, Ap
         jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
             ApiError::unauthorized("token_expired", "The token has expired; sign in again.")
         }
+        jsonwebtoken::errors::ErrorKind::ImmatureSignature => ApiError::unauthorized(
+            "invalid_token",
+            "The token is not valid yet (its nbf is ahead).",
+        ),
         _ => ApiError::unauthorized("invalid_token", "The token is not valid."),
     })?;
     valid_subject(data.claims.sub)

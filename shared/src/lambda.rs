@@ -54,7 +54,7 @@ pub async fn handle_s3_event(
             continue;
         }
         let key = decode_s3_event_key(raw_key);
-        match record_upload(app, &key).await {
+        match record_upload(app, &key, record.s3.object.e_tag.as_deref()).await {
             Ok(UploadOutcome::Uploaded) => summary.uploaded += 1,
             Ok(UploadOutcome::Rejected(_)) => summary.rejected += 1,
             Ok(_) => summary.ignored += 1,
@@ -97,7 +97,8 @@ pub async fn handle_sqs_event(
     app: &App,
     event: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>,
 ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
-    use crate::usecase::process_job::{Delivery, process_job};
+    use crate::usecase::deliveries::run_delivery;
+    use crate::usecase::process_job::Delivery;
     use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 
     let deadline = lambda_deadline(&event.context);
@@ -105,11 +106,12 @@ pub async fn handle_sqs_event(
     for record in event.payload.records {
         let id = record.message_id.clone().unwrap_or_default();
         let body = record.body.clone().unwrap_or_default();
+        let signed = signed_headers(&record);
         let verdict = match app.config.queue.webhook_secret.as_ref() {
             None => Err("WEBHOOK_SECRET is not configured".to_string()),
             Some(secret) => crate::webhook::verify(
                 secret,
-                &signed_headers(&record),
+                &signed,
                 body.as_bytes(),
                 chrono::Utc::now().timestamp(),
                 None,
@@ -123,16 +125,20 @@ pub async fn handle_sqs_event(
                 tracing::error!(message_id = %id, %why, "refusing an SQS message; it goes to the dead-letter queue after its retries");
                 true
             }
-            Ok(message) => match process_job(app, message.job_id, Delivery { deadline }).await {
-                Ok(outcome) => {
-                    tracing::info!(message_id = %id, job_id = %message.job_id, ?outcome, "SQS message handled");
-                    false
+            Ok(message) => {
+                match run_delivery(app, Some(&signed.id), message.job_id, Delivery { deadline })
+                    .await
+                {
+                    Ok(outcome) => {
+                        tracing::info!(message_id = %id, job_id = %message.job_id, ?outcome, "SQS message handled");
+                        false
+                    }
+                    Err(retry) => {
+                        tracing::warn!(message_id = %id, job_id = %message.job_id, reason = %retry.reason, "SQS message to be redelivered");
+                        true
+                    }
                 }
-                Err(retry) => {
-                    tracing::warn!(message_id = %id, job_id = %message.job_id, reason = %retry.reason, "SQS message to be redelivered");
-                    true
-                }
-            },
+            }
         };
         if failed {
             let mut failure = BatchItemFailure::default();

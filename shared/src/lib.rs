@@ -17,6 +17,8 @@ pub mod identity;
 pub mod inspect;
 pub mod lambda;
 #[cfg(feature = "local")]
+pub mod local_http;
+#[cfg(feature = "local")]
 pub mod local_s3;
 pub mod plan;
 pub mod prepare;

@@ -3,6 +3,13 @@
 //! server and the tests point aws-sdk-s3 at it, so the production code path is the one
 //! exercised: a presigned PUT with another content type or length, a tampered signature,
 //! or an expired URL gets a 403 here as on AWS.
+//!
+//! s3s-fs alone is laxer than S3 in ways an attacker could use, so [`StrictStore`] wraps
+//! it and behaves as S3 does with a bucket that blocks ACLs: a conditional create
+//! (`If-None-Match: *`) is atomic, `If-Match` is honoured on GET and HEAD,
+//! `response-content-type` / `response-content-disposition` override what a GET answers,
+//! ACL headers are refused, and a presigned request carrying an `x-amz-*` header it did
+//! not sign is refused.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -10,7 +17,15 @@ use std::path::Path;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
+use s3s::dto::{
+    CreateBucketInput, CreateBucketOutput, DeleteObjectInput, DeleteObjectOutput,
+    DeleteObjectsInput, DeleteObjectsOutput, ETag, ETagCondition, GetObjectInput, GetObjectOutput,
+    HeadBucketInput, HeadBucketOutput, HeadObjectInput, HeadObjectOutput, ListBucketsInput,
+    ListBucketsOutput, ListObjectsV2Input, ListObjectsV2Output, PutObjectInput, PutObjectOutput,
+};
 use s3s::service::S3ServiceBuilder;
+use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use s3s_fs::FileSystem;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -42,9 +57,9 @@ impl LocalS3 {
         secret_key: &str,
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(root.join(bucket))?;
-        let fs = s3s_fs::FileSystem::new(root)
+        let fs = FileSystem::new(root)
             .map_err(|e| anyhow::anyhow!("opening the local object store: {e:?}"))?;
-        let mut builder = S3ServiceBuilder::new(fs);
+        let mut builder = S3ServiceBuilder::new(StrictStore::new(fs));
         builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
         let service = builder.build();
         let listener = TcpListener::bind(bind).await?;
@@ -103,5 +118,181 @@ impl LocalS3 {
             upload_url_ttl: std::time::Duration::from_secs(300),
             download_url_ttl: std::time::Duration::from_secs(3600),
         }
+    }
+}
+
+/// s3s-fs with S3's stricter rules (see the module documentation).
+struct StrictStore {
+    inner: FileSystem,
+    /// Serialises conditional creates, so two racing `If-None-Match: *` PUTs cannot both
+    /// succeed (S3 answers one of them 412).
+    creates: tokio::sync::Mutex<()>,
+}
+
+impl StrictStore {
+    fn new(inner: FileSystem) -> Self {
+        Self {
+            inner,
+            creates: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+/// The headers a request signed: from a presigned URL's `X-Amz-SignedHeaders`, or from
+/// the `Authorization` header's `SignedHeaders=`.
+fn signed_header_names(uri: &http::Uri, headers: &http::HeaderMap) -> Vec<String> {
+    let from_query = uri.query().and_then(|q| {
+        q.split('&').find_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            name.eq_ignore_ascii_case("X-Amz-SignedHeaders").then(|| {
+                percent_encoding::percent_decode_str(value)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+        })
+    });
+    let from_header = || {
+        let auth = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+        let start = auth.find("SignedHeaders=")? + "SignedHeaders=".len();
+        let rest = &auth[start..];
+        Some(rest.split(',').next().unwrap_or(rest).trim().to_string())
+    };
+    from_query
+        .or_else(from_header)
+        .map(|list| {
+            list.split(';')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// S3 refuses a signed request carrying `x-amz-*` headers outside its signature: with
+/// presigned URLs that is what stops an uploader adding `x-amz-acl: public-read` or
+/// other metadata the URL was not issued for.
+fn refuse_unsigned_amz_headers(uri: &http::Uri, headers: &http::HeaderMap) -> S3Result<()> {
+    let signed = signed_header_names(uri, headers);
+    let unsigned: Vec<&str> = headers
+        .keys()
+        .map(http::HeaderName::as_str)
+        .filter(|name| name.starts_with("x-amz-"))
+        .filter(|name| !matches!(*name, "x-amz-content-sha256" | "x-amz-date"))
+        .filter(|name| !signed.iter().any(|s| s == name))
+        .collect();
+    if unsigned.is_empty() {
+        Ok(())
+    } else {
+        Err(s3_error!(
+            AccessDenied,
+            "There were headers present in the request which were not signed: {}",
+            unsigned.join(", ")
+        ))
+    }
+}
+
+fn check_if_match(condition: Option<&ETagCondition>, current: Option<&ETag>) -> S3Result<()> {
+    match (condition, current) {
+        (None, _) | (Some(ETagCondition::Any), Some(_)) => Ok(()),
+        (Some(ETagCondition::ETag(want)), Some(have)) if want.strong_cmp(have) => Ok(()),
+        _ => Err(s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        )),
+    }
+}
+
+#[async_trait::async_trait]
+impl S3 for StrictStore {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.inner.create_bucket(req).await
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.inner.head_bucket(req).await
+    }
+
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        self.inner.list_buckets(req).await
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.inner.list_objects_v2(req).await
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        self.inner.delete_object(req).await
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        self.inner.delete_objects(req).await
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let if_match = req.input.if_match.clone();
+        let out = self.inner.head_object(req).await?;
+        check_if_match(if_match.as_ref(), out.output.e_tag.as_ref())?;
+        Ok(out)
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let if_match = req.input.if_match.clone();
+        let content_type = req.input.response_content_type.clone();
+        let disposition = req.input.response_content_disposition.clone();
+        let mut out = self.inner.get_object(req).await?;
+        check_if_match(if_match.as_ref(), out.output.e_tag.as_ref())?;
+        if let Some(content_type) = content_type {
+            out.output.content_type = Some(content_type);
+        }
+        if let Some(disposition) = disposition {
+            out.output.content_disposition = Some(disposition);
+        }
+        Ok(out)
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        refuse_unsigned_amz_headers(&req.uri, &req.headers)?;
+        if req.input.acl.is_some()
+            || req.input.grant_full_control.is_some()
+            || req.input.grant_read.is_some()
+            || req.input.grant_read_acp.is_some()
+            || req.input.grant_write_acp.is_some()
+        {
+            return Err(s3_error!(
+                AccessControlListNotSupported,
+                "The bucket does not allow ACLs"
+            ));
+        }
+        if req.input.if_none_match.is_some() {
+            let _only_one = self.creates.lock().await;
+            return self.inner.put_object(req).await;
+        }
+        self.inner.put_object(req).await
     }
 }

@@ -30,27 +30,84 @@ pub struct Prepared {
     pub height: u32,
 }
 
+/// Bounds the decoders enforce themselves, whatever the upload inspection said: a file
+/// whose header claims more pixels is refused before any pixel buffer is allocated, and
+/// no decode allocates more than `max_alloc_bytes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    pub max_pixels: u64,
+    pub max_alloc_bytes: u64,
+}
+
+impl DecodeLimits {
+    /// `MAX_IMAGE_PIXELS`'s default, and a buffer bound that fits a 512 MB Lambda.
+    pub const DEFAULT: Self = Self {
+        max_pixels: 150_000_000,
+        max_alloc_bytes: 384 * 1024 * 1024,
+    };
+
+    pub fn with_max_pixels(max_pixels: u64) -> Self {
+        Self {
+            max_pixels,
+            ..Self::DEFAULT
+        }
+    }
+
+    fn check(self, width: u32, height: u32) -> Result<(), PrepareError> {
+        let pixels = u64::from(width) * u64::from(height);
+        if pixels > self.max_pixels {
+            return Err(PrepareError::TooManyPixels {
+                width,
+                height,
+                limit: self.max_pixels,
+            });
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PrepareError {
     #[error("the image could not be decoded: {0}")]
     Decode(String),
+    #[error("the image is {width}×{height} pixels, over the decoder's limit of {limit}")]
+    TooManyPixels { width: u32, height: u32, limit: u64 },
     #[error("{0} cannot be decoded by this build")]
     Unsupported(ContentType),
 }
 
-/// Prepares one photo. CPU-bound: call from a blocking thread.
+/// Prepares one photo within the default [`DecodeLimits`]. CPU-bound: call from a
+/// blocking thread.
 pub fn prepare(
     bytes: &[u8],
     content_type: ContentType,
     orientation: Option<u8>,
     max_edge: u32,
 ) -> Result<Prepared, PrepareError> {
-    prepare_with(
+    prepare_limited(
+        bytes,
+        content_type,
+        orientation,
+        max_edge,
+        DecodeLimits::DEFAULT,
+    )
+}
+
+/// Prepares one photo, the decoders bounded by `limits`.
+pub fn prepare_limited(
+    bytes: &[u8],
+    content_type: ContentType,
+    orientation: Option<u8>,
+    max_edge: u32,
+    limits: DecodeLimits,
+) -> Result<Prepared, PrepareError> {
+    prepare_inner(
         bytes,
         content_type,
         orientation,
         max_edge,
         JpegDecode::Scaled,
+        limits,
     )
 }
 
@@ -73,13 +130,29 @@ pub fn prepare_with(
     max_edge: u32,
     decode: JpegDecode,
 ) -> Result<Prepared, PrepareError> {
+    prepare_inner(
+        bytes,
+        content_type,
+        orientation,
+        max_edge,
+        decode,
+        DecodeLimits::DEFAULT,
+    )
+}
+
+fn prepare_inner(
+    bytes: &[u8],
+    content_type: ContentType,
+    orientation: Option<u8>,
+    max_edge: u32,
+    decode: JpegDecode,
+    limits: DecodeLimits,
+) -> Result<Prepared, PrepareError> {
     let rgb = match (content_type, decode) {
-        (ContentType::Jpeg, JpegDecode::Scaled) => decode_jpeg_scaled(bytes, max_edge)?,
-        (ContentType::Jpeg, JpegDecode::Full) => decode_jpeg_scaled(bytes, u32::MAX)?,
+        (ContentType::Jpeg, JpegDecode::Scaled) => decode_jpeg_scaled(bytes, max_edge, limits)?,
+        (ContentType::Jpeg, JpegDecode::Full) => decode_jpeg_scaled(bytes, u32::MAX, limits)?,
         (ContentType::Jpeg, JpegDecode::Zune) => {
-            image::load_from_memory_with_format(bytes, ImageFormat::Jpeg)
-                .map_err(|e| PrepareError::Decode(e.to_string()))?
-                .into_rgb8()
+            decode_with_image(bytes, ImageFormat::Jpeg, limits)?
         }
         (ContentType::Png | ContentType::Webp, _) => {
             let format = if content_type == ContentType::Png {
@@ -87,9 +160,7 @@ pub fn prepare_with(
             } else {
                 ImageFormat::WebP
             };
-            image::load_from_memory_with_format(bytes, format)
-                .map_err(|e| PrepareError::Decode(e.to_string()))?
-                .into_rgb8()
+            decode_with_image(bytes, format, limits)?
         }
         (ContentType::Heic | ContentType::Heif, _) => {
             return Err(PrepareError::Unsupported(content_type));
@@ -119,15 +190,43 @@ pub fn prepare_with(
     })
 }
 
-/// Decodes a JPEG at the smallest DCT scale whose long edge is still ≥ `max_edge`.
-fn decode_jpeg_scaled(bytes: &[u8], max_edge: u32) -> Result<RgbImage, PrepareError> {
+/// Decodes with the `image` crate: the header's dimensions are checked against the limits
+/// before anything is allocated, and the decoder itself is bounded.
+fn decode_with_image(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: DecodeLimits,
+) -> Result<RgbImage, PrepareError> {
+    let err = |e: image::ImageError| PrepareError::Decode(e.to_string());
+    let (w, h) = image::ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(err)?;
+    limits.check(w, h)?;
+    let mut bounds = image::Limits::default();
+    bounds.max_alloc = Some(limits.max_alloc_bytes);
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(bounds);
+    Ok(reader.decode().map_err(err)?.into_rgb8())
+}
+
+/// Decodes a JPEG at the smallest DCT scale whose long edge is still ≥ `max_edge`; the
+/// frame header's pixel count is checked first and the decoder's buffers are bounded.
+fn decode_jpeg_scaled(
+    bytes: &[u8],
+    max_edge: u32,
+    limits: DecodeLimits,
+) -> Result<RgbImage, PrepareError> {
     let err = |e: jpeg_decoder::Error| PrepareError::Decode(e.to_string());
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.set_max_decoding_buffer_size(
+        usize::try_from(limits.max_alloc_bytes).unwrap_or(usize::MAX),
+    );
     decoder.read_info().map_err(err)?;
     let info = decoder
         .info()
         .ok_or_else(|| PrepareError::Decode("no frame header".into()))?;
     let (w, h) = (u32::from(info.width), u32::from(info.height));
+    limits.check(w, h)?;
     let long = w.max(h).max(1);
     if long > max_edge {
         let want_w = (w * max_edge).div_ceil(long).max(1);

@@ -18,6 +18,9 @@ use crate::domain::{ContentType, ImageKey};
 pub enum StorageError {
     #[error("object not found")]
     NotFound,
+    /// The object is no longer the version that was inspected (its ETag changed).
+    #[error("the object changed since it was inspected")]
+    Changed,
     #[error("object storage request failed: {0}")]
     Other(#[source] anyhow::Error),
 }
@@ -38,6 +41,9 @@ pub struct PresignedUpload {
     pub content_length: u64,
     /// The signed `x-amz-tagging` value to send.
     pub tagging: String,
+    /// The signed `If-None-Match` value to send: `*`, so the URL creates the object once
+    /// and can never overwrite it (S3 conditional writes answer 412).
+    pub if_none_match: &'static str,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -46,6 +52,28 @@ pub struct PresignedUpload {
 pub struct ObjectHead {
     pub size: u64,
     pub content_type: Option<String>,
+    /// The object's ETag as S3 gives it (quoted); the version that was looked at.
+    pub etag: Option<String>,
+}
+
+/// How a presigned GET of an original answers a browser: with the type the inspection
+/// detected (never what the uploader claimed), and as a download unless it is a photo
+/// type a browser shows, so stored bytes can never run as a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeAs {
+    pub content_type: Option<ContentType>,
+}
+
+impl ServeAs {
+    fn headers(self) -> (&'static str, &'static str) {
+        match self.content_type {
+            Some(t @ (ContentType::Jpeg | ContentType::Png | ContentType::Webp)) => {
+                (t.as_str(), "inline")
+            }
+            Some(t @ (ContentType::Heic | ContentType::Heif)) => (t.as_str(), "attachment"),
+            None => ("application/octet-stream", "attachment"),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -114,6 +142,7 @@ impl S3Store {
             .content_type(content_type.as_str())
             .content_length(i64::try_from(content_length).map_err(other)?)
             .tagging(PENDING_TAG)
+            .if_none_match("*")
             .presigned(presigning)
             .await
             .map_err(other)?;
@@ -122,19 +151,28 @@ impl S3Store {
             content_type: content_type.as_str().to_string(),
             content_length,
             tagging: PENDING_TAG.to_string(),
+            if_none_match: "*",
             expires_at: Utc::now()
                 + chrono::Duration::from_std(self.upload_ttl).unwrap_or(chrono::Duration::MAX),
         })
     }
 
-    /// A GET URL valid for the download TTL (an hour by default).
-    pub async fn presign_download(&self, key: &ImageKey) -> Result<String, StorageError> {
+    /// A GET URL valid for the download TTL (an hour by default), answering with the
+    /// `Content-Type` and `Content-Disposition` of `serve_as`.
+    pub async fn presign_download(
+        &self,
+        key: &ImageKey,
+        serve_as: ServeAs,
+    ) -> Result<String, StorageError> {
         let presigning = PresigningConfig::expires_in(self.download_ttl).map_err(other)?;
+        let (content_type, disposition) = serve_as.headers();
         let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key.to_string())
+            .response_content_type(content_type)
+            .response_content_disposition(disposition)
             .presigned(presigning)
             .await
             .map_err(other)?;
@@ -153,6 +191,7 @@ impl S3Store {
             Ok(out) => Ok(ObjectHead {
                 size: out.content_length().unwrap_or(0).max(0) as u64,
                 content_type: out.content_type().map(str::to_string),
+                etag: out.e_tag().map(str::to_string),
             }),
             Err(e) => {
                 let service = e.into_service_error();
@@ -165,28 +204,45 @@ impl S3Store {
         }
     }
 
-    /// Reads `range` (an HTTP range such as `bytes=0-262143` or `bytes=-16`).
-    pub async fn get_range(&self, key: &ImageKey, range: &str) -> Result<Bytes, StorageError> {
-        self.read(key, Some(range)).await
+    /// Reads `range` (an HTTP range such as `bytes=0-262143` or `bytes=-16`) of the
+    /// version `etag` names, when given; another version is [`StorageError::Changed`].
+    pub async fn get_range(
+        &self,
+        key: &ImageKey,
+        range: &str,
+        etag: Option<&str>,
+    ) -> Result<Bytes, StorageError> {
+        self.read(key, Some(range), etag).await
     }
 
-    /// Reads a whole object.
-    pub async fn get(&self, key: &ImageKey) -> Result<Bytes, StorageError> {
-        self.read(key, None).await
+    /// Reads a whole object, of the version `etag` names when given (what was inspected):
+    /// another version is [`StorageError::Changed`], never silently used.
+    pub async fn get(&self, key: &ImageKey, etag: Option<&str>) -> Result<Bytes, StorageError> {
+        self.read(key, None, etag).await
     }
 
-    async fn read(&self, key: &ImageKey, range: Option<&str>) -> Result<Bytes, StorageError> {
+    async fn read(
+        &self,
+        key: &ImageKey,
+        range: Option<&str>,
+        etag: Option<&str>,
+    ) -> Result<Bytes, StorageError> {
         let out = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key.to_string())
             .set_range(range.map(str::to_string))
+            .set_if_match(etag.map(str::to_string))
             .send()
             .await
             .map_err(|e| {
+                let precondition_failed =
+                    e.raw_response().is_some_and(|r| r.status().as_u16() == 412);
                 let service = e.into_service_error();
-                if service.is_no_such_key() {
+                if precondition_failed {
+                    StorageError::Changed
+                } else if service.is_no_such_key() {
                     StorageError::NotFound
                 } else {
                     other(service)

@@ -577,9 +577,11 @@ pub fn client() -> reqwest::Client {
 pub async fn serve(state: App) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, http::router(state)).await.unwrap();
-    });
+    tokio::spawn(momentarium_shared::local_http::serve(
+        listener,
+        http::router(state),
+        std::future::pending(),
+    ));
     addr
 }
 

@@ -457,7 +457,7 @@ async fn generate_urls_refuses_each_kind_of_bad_batch() {
         .post_json(
             path,
             &t,
-            &json!({"files": [file("Ostsee 🌊 Møn – 日本.jpg", "image/JPEG", 10)]}),
+            &json!({"files": [file("Ostsee 🌊 Møn – 日本.jpg", "image/jpeg", 10)]}),
         )
         .await;
     assert_eq!(ok.status(), 200);
@@ -582,16 +582,17 @@ async fn process_refuses_each_kind_of_bad_request() {
     );
     bad_key.headers.push(("idempotency-key", "k".repeat(300)));
     cases.push(bad_key);
-    let mut spaced_key = post(
-        "idempotency key with spaces",
+    // Spaces are printable and allowed (openapi.yaml); a tab is not.
+    let mut tabbed_key = post(
+        "idempotency key with a tab",
         path,
         &t,
         json!({"imageIds": ids}),
         400,
         "invalid_idempotency_key",
     );
-    spaced_key.headers.push(("idempotency-key", "a b".into()));
-    cases.push(spaced_key);
+    tabbed_key.headers.push(("idempotency-key", "a\tb".into()));
+    cases.push(tabbed_key);
     cases.push(Case {
         name: "malformed JSON",
         method: reqwest::Method::POST,

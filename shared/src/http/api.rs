@@ -45,6 +45,7 @@ pub async fn generate_upload_urls(
                     "content-type": t.content_type,
                     "content-length": t.content_length.to_string(),
                     "x-amz-tagging": t.tagging,
+                    "if-none-match": t.if_none_match,
                 },
                 "expiresAt": t.expires_at,
             })

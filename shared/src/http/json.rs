@@ -1,6 +1,7 @@
-//! A JSON body extractor whose rejections are `ApiError`s in the documented shape.
+//! Body extractors whose rejections are `ApiError`s in the documented shape.
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
@@ -49,11 +50,42 @@ fn map_rejection(rejection: JsonRejection) -> ApiError {
                 format!("The body does not have the expected shape: {detail}"),
             )
         }
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge {
-            code: "body_too_large",
-            message: "The request body is too large.".into(),
-            details: None,
-        },
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => body_too_large(),
         _ => ApiError::bad_request("invalid_body", "The request body could not be read."),
+    }
+}
+
+/// The raw body, for routes that verify a signature over the exact bytes; a body over
+/// the limit is the documented 413, not axum's plain-text one.
+pub struct ApiBytes(pub Bytes);
+
+impl<S> FromRequest<S> for ApiBytes
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|rejection: BytesRejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    body_too_large()
+                } else {
+                    ApiError::bad_request("invalid_body", "The request body could not be read.")
+                }
+            })
+    }
+}
+
+fn body_too_large() -> ApiError {
+    ApiError::PayloadTooLarge {
+        code: "body_too_large",
+        message: format!(
+            "The request body is too large; the limit is {} bytes.",
+            super::MAX_BODY_BYTES
+        ),
+        details: None,
     }
 }

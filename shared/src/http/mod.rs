@@ -9,7 +9,10 @@ pub mod json;
 pub mod webhook;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::error::ApiError;
@@ -19,6 +22,11 @@ pub type AppState = crate::app::App;
 
 /// The largest request body any route takes (a 50-file upload request is ~10 KiB).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// The longest request target (path and query) any route takes.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most headers, and header bytes, a request may carry (a JWT is ~1–2 KiB).
+pub const MAX_HEADERS: usize = 100;
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// Every route Momentarium serves. A Lambda binary serves this router too: API Gateway
 /// sends it only its own route, so one router per process costs nothing and keeps one
@@ -38,7 +46,44 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(request_limits))
         .with_state(state)
+}
+
+/// A request target or header block over the limits is answered in the error shape
+/// (414, 431) before any route sees it. The local server's HTTP layer is configured
+/// with higher limits than these, so these are the ones a client meets.
+async fn request_limits(request: Request, next: Next) -> Result<Response, ApiError> {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return Err(ApiError::RequestTooLarge {
+            status: StatusCode::URI_TOO_LONG,
+            code: "uri_too_long",
+            message: format!(
+                "The request's path and query are {target} bytes; the limit is {MAX_URI_BYTES}."
+            ),
+        });
+    }
+    let headers = request.headers();
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+        return Err(ApiError::RequestTooLarge {
+            status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            code: "headers_too_large",
+            message: format!(
+                "The request carries {} headers in {header_bytes} bytes; the limits are \
+                 {MAX_HEADERS} headers and {MAX_HEADER_BYTES} bytes.",
+                headers.len()
+            ),
+        });
+    }
+    Ok(next.run(request).await)
 }
 
 async fn unknown_route() -> ApiError {

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
@@ -14,7 +13,10 @@ use crate::domain::JobStatus;
 use crate::error::ApiError;
 use crate::qstash;
 use crate::queue::{JobMessage, MESSAGE_TYPE};
-use crate::usecase::process_job::{Delivery, ProcessOutcome, process_job};
+use crate::usecase::deliveries::{DeliveryOutcome, run_delivery};
+use crate::usecase::process_job::{Delivery, ProcessOutcome};
+
+use super::json::ApiBytes;
 use crate::webhook::{self, SignedHeaders};
 
 fn header(headers: &HeaderMap, name: &str) -> String {
@@ -92,28 +94,24 @@ pub fn parse_message(body: &[u8]) -> Result<JobMessage, ApiError> {
 pub async fn process_delivery(
     State(app): State<App>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     verify_delivery(&app, &headers, &body)?;
     let message = parse_message(&body)?;
     let delivery = Delivery {
         deadline: Instant::now() + app.config.processor.http_budget,
     };
-    match process_job(&app, message.job_id, delivery).await {
-        Ok(ProcessOutcome::Completed { .. })
-        | Ok(ProcessOutcome::AlreadyFinished(JobStatus::Completed)) => Ok((
+    // Stable across a message's retries: Standard Webhooks' id, or QStash's message id.
+    let delivery_id = headers
+        .get("webhook-id")
+        .or_else(|| headers.get("upstash-message-id"))
+        .and_then(|v| v.to_str().ok());
+    match run_delivery(&app, delivery_id, message.job_id, delivery).await {
+        Ok(DeliveryOutcome::Replayed { status }) => Ok((
             StatusCode::OK,
-            Json(json!({"jobId": message.job_id, "status": "completed"})),
+            Json(json!({"jobId": message.job_id, "status": status})),
         )),
-        Ok(ProcessOutcome::Failed(_)) | Ok(ProcessOutcome::AlreadyFinished(_)) => Ok((
-            StatusCode::OK,
-            Json(json!({"jobId": message.job_id, "status": "failed"})),
-        )),
-        Ok(ProcessOutcome::HeldElsewhere) => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"jobId": message.job_id, "status": "processing"})),
-        )),
-        Ok(ProcessOutcome::NotFound) => Err(ApiError::NotFound { what: "job" }),
+        Ok(DeliveryOutcome::Ran(outcome)) => answer(message.job_id, outcome),
         Err(retry) => Err(ApiError::Unavailable {
             code: "retry_later",
             message: "The job could not be finished now; deliver it again later.".into(),
@@ -125,5 +123,28 @@ pub async fn process_delivery(
                     .clamp(1, 3600) as u32,
             ),
         }),
+    }
+}
+
+/// The answer to a delivery that ran.
+fn answer(
+    job_id: uuid::Uuid,
+    outcome: ProcessOutcome,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    match outcome {
+        ProcessOutcome::Completed { .. }
+        | ProcessOutcome::AlreadyFinished(JobStatus::Completed) => Ok((
+            StatusCode::OK,
+            Json(json!({"jobId": job_id, "status": "completed"})),
+        )),
+        ProcessOutcome::Failed(_) | ProcessOutcome::AlreadyFinished(_) => Ok((
+            StatusCode::OK,
+            Json(json!({"jobId": job_id, "status": "failed"})),
+        )),
+        ProcessOutcome::HeldElsewhere => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"jobId": job_id, "status": "processing"})),
+        )),
+        ProcessOutcome::NotFound => Err(ApiError::NotFound { what: "job" }),
     }
 }

@@ -28,6 +28,8 @@ pub struct AlbumImageRow {
     pub taken_at: Option<DateTime<Utc>>,
     pub caption: Option<String>,
     pub tags: Option<Vec<String>>,
+    /// What the inspection found the bytes to be.
+    pub content_type: Option<String>,
 }
 
 /// A new album and its images, in order.
@@ -98,10 +100,12 @@ pub async fn album_images(
     let stmt = client
         .prepare_cached(
             "SELECT a.id, a.title, a.description, a.cover_image_id, \
-                    i.id AS image_id, i.width, i.height, i.taken_at, i.caption, i.tags \
+                    i.id AS image_id, i.width, i.height, i.taken_at, i.caption, i.tags, \
+                    i.detected_content_type \
              FROM albums a \
              LEFT JOIN album_images ai ON ai.album_id = a.id \
              LEFT JOIN images i ON i.id = ai.image_id AND i.user_id = a.user_id \
+                  AND i.status = 'uploaded' \
              WHERE a.gallery_id = $1 AND a.user_id = $2 \
              ORDER BY a.position, ai.position",
         )
@@ -122,6 +126,7 @@ pub async fn album_images(
                 taken_at: row.try_get(7)?,
                 caption: row.try_get(8)?,
                 tags: row.try_get(9)?,
+                content_type: row.try_get(10)?,
             })
         })
         .collect()

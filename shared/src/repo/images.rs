@@ -31,6 +31,9 @@ pub struct ImageRow {
     pub taken_at: Option<DateTime<Utc>>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// The ETag of the version inspected (None before inspection, or for rows inspected
+    /// before ETags were recorded).
+    pub etag: Option<String>,
 }
 
 impl ImageRow {
@@ -40,7 +43,7 @@ impl ImageRow {
 }
 
 const COLUMNS: &str = "id, user_id, original_filename, declared_content_type, declared_size, \
-                       status, rejection_reason, width, height, taken_at, latitude, longitude";
+                       status, rejection_reason, width, height, taken_at, latitude, longitude, etag";
 
 impl TryFrom<&Row> for ImageRow {
     type Error = tokio_postgres::Error;
@@ -60,6 +63,7 @@ impl TryFrom<&Row> for ImageRow {
             taken_at: row.try_get("taken_at")?,
             latitude: row.try_get("latitude")?,
             longitude: row.try_get("longitude")?,
+            etag: row.try_get("etag")?,
         })
     }
 }
@@ -107,21 +111,27 @@ pub async fn find_many(
     super::fetch_all(client, &sql, &[&user_id, &ids]).await
 }
 
-/// Records an inspected upload. Only a `pending_upload` row changes: running it twice,
-/// or after a rejection, does nothing. Returns whether the row changed.
+/// Records an inspected upload and the ETag of the version inspected. A `pending_upload`
+/// row changes; so does an `uploaded` one still holding `previous_etag` (a new version
+/// re-inspected). Running it twice, or after a rejection, does nothing. Returns whether
+/// the row changed.
 pub async fn mark_uploaded(
     client: &impl GenericClient,
     id: Uuid,
     size: u64,
     inspection: &Inspection,
+    etag: Option<&str>,
+    previous_etag: Option<&str>,
 ) -> Result<bool, tokio_postgres::Error> {
     let stmt = client
         .prepare_cached(
-            "UPDATE images SET status = 'uploaded', uploaded_at = now(), size_bytes = $2, \
+            "UPDATE images SET status = 'uploaded', uploaded_at = coalesce(uploaded_at, now()), \
+                 size_bytes = $2, \
                  detected_content_type = $3, width = $4, height = $5, taken_at = $6, \
                  taken_at_offset_minutes = $7, latitude = $8, longitude = $9, \
-                 camera_make = $10, camera_model = $11, orientation = $12 \
-             WHERE id = $1 AND status = 'pending_upload'",
+                 camera_make = $10, camera_model = $11, orientation = $12, etag = $13 \
+             WHERE id = $1 AND (status = 'pending_upload' \
+                   OR (status = 'uploaded' AND etag IS NOT DISTINCT FROM $14))",
         )
         .await?;
     let exif = &inspection.exif;
@@ -141,25 +151,34 @@ pub async fn mark_uploaded(
                 &exif.camera_make,
                 &exif.camera_model,
                 &exif.orientation.map(i16::from),
+                &etag,
+                &previous_etag,
             ],
         )
         .await?;
     Ok(n == 1)
 }
 
-/// Marks a pending upload rejected, with the reason. Returns whether the row changed.
+/// Marks an upload rejected, with the reason: a pending one, or an uploaded one whose
+/// object was replaced by bytes that failed inspection (the row still holding
+/// `previous_etag`). Returns whether the row changed.
 pub async fn mark_rejected(
     client: &impl GenericClient,
     id: Uuid,
     reason: &str,
+    previous_etag: Option<&str>,
 ) -> Result<bool, tokio_postgres::Error> {
     let stmt = client
         .prepare_cached(
             "UPDATE images SET status = 'rejected', rejection_reason = $2 \
-             WHERE id = $1 AND status = 'pending_upload'",
+             WHERE id = $1 AND (status = 'pending_upload' \
+                   OR (status = 'uploaded' AND etag IS NOT DISTINCT FROM $3))",
         )
         .await?;
-    Ok(client.execute(&stmt, &[&id, &reason]).await? == 1)
+    Ok(client
+        .execute(&stmt, &[&id, &reason, &previous_etag])
+        .await?
+        == 1)
 }
 
 /// What the processor needs of each photo in a batch.
@@ -175,6 +194,8 @@ pub struct BatchImage {
     pub longitude: Option<f64>,
     pub camera_make: Option<String>,
     pub camera_model: Option<String>,
+    /// The inspected version; the processor reads exactly this one.
+    pub etag: Option<String>,
 }
 
 impl BatchImage {
@@ -192,7 +213,7 @@ pub async fn batch(
     let stmt = client
         .prepare_cached(
             "SELECT i.id, i.user_id, coalesce(i.detected_content_type, i.declared_content_type), i.orientation, \
-                    i.taken_at, i.taken_at_offset_minutes, i.latitude, i.longitude, i.camera_make, i.camera_model \
+                    i.taken_at, i.taken_at_offset_minutes, i.latitude, i.longitude, i.camera_make, i.camera_model, i.etag \
              FROM UNNEST($2::uuid[]) WITH ORDINALITY AS b(id, ord) \
              JOIN images i ON i.id = b.id AND i.user_id = $1 AND i.status = 'uploaded' \
              ORDER BY b.ord",
@@ -214,6 +235,7 @@ pub async fn batch(
                 longitude: r.try_get(7)?,
                 camera_make: r.try_get(8)?,
                 camera_model: r.try_get(9)?,
+                etag: r.try_get(10)?,
             })
         })
         .collect()

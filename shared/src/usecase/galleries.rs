@@ -7,10 +7,11 @@ use uuid::Uuid;
 
 use crate::app::App;
 use crate::db;
-use crate::domain::ImageKey;
+use crate::domain::{ContentType, ImageKey};
 use crate::error::ApiError;
 use crate::identity::Caller;
 use crate::repo::galleries::{self, AlbumImageRow, GalleryRow};
+use crate::storage::ServeAs;
 
 #[derive(Debug, Clone)]
 pub struct ImageView {
@@ -70,6 +71,7 @@ pub async fn get_gallery(
             taken_at,
             caption,
             tags,
+            content_type,
         } = row;
         if albums.last().map(|a| a.album_id) != Some(album_id) {
             albums.push(AlbumView {
@@ -82,7 +84,12 @@ pub async fn get_gallery(
         }
         if let (Some(image_id), Some(album)) = (image_id, albums.last_mut()) {
             let url = storage
-                .presign_download(&ImageKey::new(user_id, image_id))
+                .presign_download(
+                    &ImageKey::new(user_id, image_id),
+                    ServeAs {
+                        content_type: content_type.as_deref().and_then(ContentType::parse),
+                    },
+                )
                 .await
                 .map_err(ApiError::internal)?;
             album.images.push(ImageView {
@@ -132,7 +139,11 @@ pub async fn list_galleries(
             format!("limit must be between 1 and {MAX_PAGE}."),
         ));
     }
-    let after = cursor.map(decode_cursor).transpose()?;
+    // An empty cursor is the first page, as if none were given.
+    let after = cursor
+        .filter(|c| !c.is_empty())
+        .map(decode_cursor)
+        .transpose()?;
     let user_id = caller.user_id;
     // Fetch one extra row to know whether another page exists.
     let mut rows = db::with_client(&app.pool, |client| async move {

@@ -1,6 +1,7 @@
 //! Use-cases: each decides one thing, given parsed input and the [`App`](crate::App).
 //! HTTP handlers, Lambda event handlers, the local server and the tests all call these.
 
+pub mod deliveries;
 pub mod galleries;
 pub mod jobs;
 pub mod process;

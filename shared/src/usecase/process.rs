@@ -43,10 +43,11 @@ impl From<&JobRow> for JobAccepted {
 /// Parses an `Idempotency-Key` header value: 1–255 visible ASCII characters.
 pub fn parse_idempotency_key(raw: &str) -> Result<String, ApiError> {
     let key = raw.trim();
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+    {
         return Err(ApiError::bad_request(
             "invalid_idempotency_key",
-            "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
+            "The Idempotency-Key header must be 1 to 255 printable ASCII characters.",
         ));
     }
     Ok(key.to_string())
@@ -220,7 +221,7 @@ async fn settle_pending_uploads(app: &App, images: &[ImageRow]) -> Result<(), Ap
     for image in images {
         let status = match image.status {
             ImageStatus::PendingUpload => {
-                let outcome = record_upload(app, &image.key().to_string())
+                let outcome = record_upload(app, &image.key().to_string(), None)
                     .await
                     .map_err(|e| match e {
                         crate::usecase::uploads::RecordError::Database(db) => ApiError::from(db),

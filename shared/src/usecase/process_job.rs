@@ -15,7 +15,7 @@ use crate::db::{self, DbError};
 use crate::domain::{ContentType, JobStatus};
 use crate::gemini::{GeminiError, ModelPhoto};
 use crate::plan::{self, PhotoFacts, Plan};
-use crate::prepare::{self, MAX_EDGE, PrepareError};
+use crate::prepare::{self, DecodeLimits, MAX_EDGE, PrepareError};
 use crate::repo::galleries::{self, NewAlbum};
 use crate::repo::images::{self, BatchImage};
 use crate::repo::jobs::{self, Claim, Completion, JobRow};
@@ -173,18 +173,27 @@ async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>
         .storage
         .as_ref()
         .ok_or_else(|| Trouble::Permanent("The photo store is not configured.".into()))?;
-    let bytes = match storage.get(&image.key()).await {
+    // Exactly the version that was inspected: bytes swapped in afterwards are refused.
+    let bytes = match storage.get(&image.key(), image.etag.as_deref()).await {
         Ok(b) => b,
         Err(StorageError::NotFound) => {
             tracing::warn!(image_id = %image.id, "photo missing from storage; leaving it out");
+            return Ok(None);
+        }
+        Err(StorageError::Changed) => {
+            tracing::warn!(
+                image_id = %image.id,
+                "photo replaced since it was inspected; leaving it out"
+            );
             return Ok(None);
         }
         Err(e) => return Err(Trouble::Transient(format!("storage: {e}"), None)),
     };
     let content_type = ContentType::parse(&image.content_type).unwrap_or(ContentType::Jpeg);
     let orientation = image.orientation.and_then(|o| u8::try_from(o).ok());
+    let limits = DecodeLimits::with_max_pixels(app.config.limits.max_image_pixels);
     let (result, bytes) = tokio::task::spawn_blocking(move || {
-        let result = prepare::prepare(&bytes, content_type, orientation, MAX_EDGE);
+        let result = prepare::prepare_limited(&bytes, content_type, orientation, MAX_EDGE, limits);
         (result, bytes)
     })
     .await

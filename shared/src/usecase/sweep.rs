@@ -4,13 +4,16 @@
 
 use crate::app::App;
 use crate::db;
-use crate::repo::jobs;
+use crate::repo::{deliveries, jobs};
+use crate::usecase::deliveries::REMEMBER_FOR;
 use crate::usecase::process::enqueue;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SweepReport {
     pub resent: usize,
     pub failed: usize,
+    /// Handled delivery ids old enough to forget (a replay of them is stale anyway).
+    pub deliveries_forgotten: u64,
 }
 
 /// One pass over at most `limit` stranded jobs.
@@ -39,6 +42,10 @@ pub async fn sweep_jobs(app: &App, limit: i64) -> Result<SweepReport, db::DbErro
             report.resent += 1;
         }
     }
+    report.deliveries_forgotten = db::with_client(&app.pool, |client| async move {
+        deliveries::forget_older_than(&client, REMEMBER_FOR).await
+    })
+    .await?;
     tracing::info!(?report, "sweep finished");
     Ok(report)
 }

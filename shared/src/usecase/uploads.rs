@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::identity::Caller;
 use crate::inspect::{self, HEAD_BYTES, Rejection, TAIL_BYTES};
 use crate::repo::images::{self, NewImage};
-use crate::storage::{S3Store, StorageError};
+use crate::storage::{ObjectHead, S3Store, StorageError};
 
 /// One file the client intends to upload, as sent.
 #[derive(Debug, Clone, Deserialize)]
@@ -40,6 +40,7 @@ pub struct UploadTicket {
     pub content_type: String,
     pub content_length: u64,
     pub tagging: String,
+    pub if_none_match: &'static str,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -72,7 +73,7 @@ fn validate(app: &App, files: &[FileRequest]) -> Result<Vec<ValidFile>, ApiError
                     message: format!("File {index}: {e}."),
                     details: Some(json!({"index": index})),
                 })?;
-            let content_type = ContentType::parse(&file.content_type)
+            let content_type = ContentType::parse_exact(&file.content_type)
                 .filter(|t| limits.allowed_types.contains(t))
                 .ok_or_else(|| ApiError::UnsupportedMediaType {
                     code: "unsupported_media_type",
@@ -152,6 +153,7 @@ pub async fn generate_upload_urls(
             content_type: presigned.content_type,
             content_length: presigned.content_length,
             tagging: presigned.tagging,
+            if_none_match: presigned.if_none_match,
             expires_at: presigned.expires_at,
         });
     }
@@ -186,10 +188,22 @@ pub enum RecordError {
     Storage(#[from] StorageError),
 }
 
+/// Whether two ETags name the same version (S3 events carry them unquoted, HEAD quoted).
+fn same_etag(a: &str, b: &str) -> bool {
+    a.trim_matches('"') == b.trim_matches('"')
+}
+
 /// Inspects an uploaded object and marks its image `uploaded` or `rejected` (deleting a
-/// rejected object). Safe to run any number of times for the same key.
+/// rejected object), recording the ETag of the version inspected. Safe to run any number
+/// of times for the same key: a repeated event for the version already recorded changes
+/// nothing, while an event whose `event_etag` names another version of an inspected
+/// upload has it inspected again (and rejected if it fails), never silently kept.
 #[tracing::instrument(skip(app), fields(key = raw_key))]
-pub async fn record_upload(app: &App, raw_key: &str) -> Result<UploadOutcome, RecordError> {
+pub async fn record_upload(
+    app: &App,
+    raw_key: &str,
+    event_etag: Option<&str>,
+) -> Result<UploadOutcome, RecordError> {
     let Some(key) = ImageKey::parse(raw_key) else {
         tracing::warn!("ignoring an object key that is not an upload key");
         return Ok(UploadOutcome::UnknownKey);
@@ -205,40 +219,68 @@ pub async fn record_upload(app: &App, raw_key: &str) -> Result<UploadOutcome, Re
         tracing::warn!("ignoring an upload with no image row");
         return Ok(UploadOutcome::UnknownKey);
     };
-    if row.status != ImageStatus::PendingUpload {
-        return Ok(UploadOutcome::AlreadyRecorded(row.status));
-    }
+    let previous_etag = match row.status {
+        ImageStatus::PendingUpload => None,
+        ImageStatus::Uploaded => match (event_etag, row.etag.as_deref()) {
+            (Some(event), Some(recorded)) if !same_etag(event, recorded) => {
+                tracing::warn!(
+                    recorded,
+                    event,
+                    "an inspected upload has a new version; inspecting it again"
+                );
+                Some(recorded.to_string())
+            }
+            _ => return Ok(UploadOutcome::AlreadyRecorded(row.status)),
+        },
+        ImageStatus::Rejected => return Ok(UploadOutcome::AlreadyRecorded(row.status)),
+    };
     let head = match storage.head(&key).await {
         Ok(head) => head,
         Err(StorageError::NotFound) => return Ok(UploadOutcome::ObjectMissing),
         Err(e) => return Err(e.into()),
     };
+    if let (Some(previous), Some(now)) = (previous_etag.as_deref(), head.etag.as_deref())
+        && same_etag(previous, now)
+    {
+        // The event was about a version that is gone again; what is stored was inspected.
+        return Ok(UploadOutcome::AlreadyRecorded(row.status));
+    }
     let declared_type = ContentType::parse(&row.declared_content_type).unwrap_or(ContentType::Jpeg);
     let verdict = inspect_object(
         app,
         storage,
         &key,
-        head.size,
+        &head,
         declared_type,
         row.declared_size as u64,
     )
     .await?;
+    let etag = head.etag.clone();
     match verdict {
         Ok(inspection) => {
-            let changed =
-                db::with_client(&app.pool, |client| {
-                    let inspection = inspection.clone();
-                    async move {
-                        images::mark_uploaded(&client, key.image_id, head.size, &inspection).await
-                    }
-                })
-                .await?;
+            let changed = db::with_client(&app.pool, |client| {
+                let inspection = inspection.clone();
+                let (etag, previous) = (etag.clone(), previous_etag.clone());
+                async move {
+                    images::mark_uploaded(
+                        &client,
+                        key.image_id,
+                        head.size,
+                        &inspection,
+                        etag.as_deref(),
+                        previous.as_deref(),
+                    )
+                    .await
+                }
+            })
+            .await?;
             storage.clear_pending_tag(&key).await;
             tracing::info!(
                 changed,
                 content_type = %inspection.content_type,
                 width = inspection.width,
                 height = inspection.height,
+                etag = etag.as_deref().unwrap_or(""),
                 "upload recorded"
             );
             Ok(UploadOutcome::Uploaded)
@@ -246,8 +288,10 @@ pub async fn record_upload(app: &App, raw_key: &str) -> Result<UploadOutcome, Re
         Err(rejection) => {
             let reason = rejection.to_string();
             db::with_client(&app.pool, |client| {
-                let reason = reason.clone();
-                async move { images::mark_rejected(&client, key.image_id, &reason).await }
+                let (reason, previous) = (reason.clone(), previous_etag.clone());
+                async move {
+                    images::mark_rejected(&client, key.image_id, &reason, previous.as_deref()).await
+                }
             })
             .await?;
             // The row already says why; a failed delete is left to the bucket's lifecycle rule.
@@ -260,22 +304,26 @@ pub async fn record_upload(app: &App, raw_key: &str) -> Result<UploadOutcome, Re
     }
 }
 
+/// Reads the head and the tail of exactly the version `head` describes (a version
+/// replaced in between is [`StorageError::Changed`], and the event is retried).
 async fn inspect_object(
     app: &App,
     storage: &S3Store,
     key: &ImageKey,
-    size: u64,
+    head: &ObjectHead,
     declared_type: ContentType,
     declared_size: u64,
 ) -> Result<Result<inspect::Inspection, Rejection>, StorageError> {
+    let size = head.size;
+    let etag = head.etag.as_deref();
     if size == 0 {
         return Ok(Err(Rejection::Empty));
     }
-    let head = storage
-        .get_range(key, &format!("bytes=0-{}", HEAD_BYTES.min(size) - 1))
+    let first = storage
+        .get_range(key, &format!("bytes=0-{}", HEAD_BYTES.min(size) - 1), etag)
         .await?;
     let inspection = match inspect::inspect_head(
-        &head,
+        &first,
         size,
         declared_type,
         declared_size,
@@ -284,12 +332,12 @@ async fn inspect_object(
         Ok(i) => i,
         Err(r) => return Ok(Err(r)),
     };
-    let tail = if size <= head.len() as u64 {
-        head.slice(head.len().saturating_sub(TAIL_BYTES as usize)..)
+    let tail = if size <= first.len() as u64 {
+        first.slice(first.len().saturating_sub(TAIL_BYTES as usize)..)
     } else {
         storage
-            .get_range(key, &format!("bytes=-{TAIL_BYTES}"))
+            .get_range(key, &format!("bytes=-{TAIL_BYTES}"), etag)
             .await?
     };
-    Ok(inspect::check_tail(&inspection, &head, &tail, size).map(|()| inspection))
+    Ok(inspect::check_tail(&inspection, &first, &tail, size).map(|()| inspection))
 }
