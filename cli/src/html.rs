@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use momentarium_shared::prepare::prepare;
 use serde_json::Value;
 
-use crate::organize::{BatchResult, LocalPhoto, Skipped};
+use crate::organize::{BatchResult, LocalPhoto, Skipped, albums_in_order};
 
 pub const PAGE_NAME: &str = "momentarium.html";
 const THUMB_EDGE: u32 = 480;
@@ -121,10 +121,8 @@ pub fn render(
         .collect();
     let photo_count = all.len();
     let thumbs = thumbnails(all);
-    let album_count: usize = results
-        .iter()
-        .map(|r| r.gallery["albums"].as_array().map_or(0, Vec::len))
-        .sum();
+    let albums = albums_in_order(results);
+    let album_count = albums.len();
     let folder_name = folder
         .canonicalize()
         .ok()
@@ -132,9 +130,10 @@ pub fn render(
         .unwrap_or_else(|| "Photos".into());
 
     let mut body = String::new();
-    for r in results {
+    for ordered in &albums {
+        let (r, album) = (ordered.result, ordered.album);
         let by_gemini = r.status["organizer"].as_str() == Some("gemini");
-        for album in r.gallery["albums"].as_array().into_iter().flatten() {
+        {
             let images = album["images"].as_array().cloned().unwrap_or_default();
             let cover = album["coverImageId"].as_str().and_then(|id| thumbs.get(id));
             let _ = write!(
@@ -143,7 +142,7 @@ pub fn render(
                 cover = cover
                     .map(|c| format!(r#"<img class="cover" src="{c}" alt="">"#))
                     .unwrap_or_default(),
-                title = escape(album["title"].as_str().unwrap_or("Untitled")),
+                title = escape(&ordered.title),
                 desc = escape(album["description"].as_str().unwrap_or("")),
                 n = images.len(),
                 s = if images.len() == 1 { "" } else { "s" },
@@ -198,7 +197,7 @@ pub fn render(
     if !skipped.is_empty() {
         body.push_str(r#"<section class="skipped"><h3>Left out</h3><ul>"#);
         for s in skipped {
-            let _ = write!(body, "<li>{} — {}</li>", escape(&s.name), escape(s.reason));
+            let _ = write!(body, "<li>{} — {}</li>", escape(&s.name), escape(&s.reason));
         }
         body.push_str("</ul></section>");
     }

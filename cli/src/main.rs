@@ -58,6 +58,9 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// Print how long each phase took (reading, uploading, organising, the page).
+        #[arg(long)]
+        timings: bool,
     },
     /// Write a folder of sample photos (two outings, one photo without EXIF, one file that
     /// is not a photo) and organise it, to see Momentarium work before using your own.
@@ -165,6 +168,8 @@ async fn main() -> anyhow::Result<()> {
                 batch_size: 50,
                 force_upload: false,
                 quiet: false,
+                timings: false,
+                scanned_in: Duration::ZERO,
             };
             organize_command(&data_dir, options, None, None).await
         }
@@ -176,6 +181,7 @@ async fn main() -> anyhow::Result<()> {
             batch_size,
             force_upload,
             quiet,
+            timings,
         } => {
             let options = organize::Options {
                 folder,
@@ -183,6 +189,8 @@ async fn main() -> anyhow::Result<()> {
                 batch_size,
                 force_upload,
                 quiet,
+                timings,
+                scanned_in: Duration::ZERO,
             };
             organize_command(&data_dir, options, api, token).await
         }
@@ -192,7 +200,7 @@ async fn main() -> anyhow::Result<()> {
 /// Organises `options.folder` through `api`, or through an embedded stack started here.
 async fn organize_command(
     data_dir: &std::path::Path,
-    options: organize::Options,
+    mut options: organize::Options,
     api: Option<String>,
     token: Option<String>,
 ) -> anyhow::Result<()> {
@@ -202,7 +210,9 @@ async fn organize_command(
         "{} is not a folder",
         options.folder.display()
     );
+    let started = std::time::Instant::now();
     let scanned = organize::scan_for_photos(&options.folder)?;
+    options.scanned_in = started.elapsed();
     let ledger = data_dir.join("uploaded.json");
     let run = async {
         match api {

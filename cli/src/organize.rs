@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use momentarium_shared::domain::ContentType;
 use momentarium_shared::inspect::{read_exif, sniff};
+use momentarium_shared::plan::{PhotoFacts, outings};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -26,6 +27,7 @@ const UPLOAD_CONCURRENCY: usize = 4;
 #[derive(Debug, Clone)]
 pub struct LocalPhoto {
     pub path: PathBuf,
+    /// Its path inside the folder (`2024/DCIM/IMG_0001.JPG`), as shown to the person.
     pub name: String,
     pub content_type: ContentType,
     pub size: u64,
@@ -33,13 +35,35 @@ pub struct LocalPhoto {
     pub taken: Option<chrono::DateTime<chrono::Utc>>,
     /// The photographer's UTC offset, when the camera recorded it.
     pub offset_minutes: Option<i16>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl LocalPhoto {
+    /// The file's own name, which is what the API is told (it takes no paths).
+    pub fn file_name(&self) -> String {
+        self.name
+            .rsplit('/')
+            .next()
+            .unwrap_or(&self.name)
+            .to_string()
+    }
 }
 
 /// A file left out, and why.
 #[derive(Debug, Clone)]
 pub struct Skipped {
     pub name: String,
-    pub reason: &'static str,
+    pub reason: String,
+}
+
+impl Skipped {
+    fn new(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
 }
 
 pub struct Options {
@@ -48,6 +72,36 @@ pub struct Options {
     pub batch_size: usize,
     pub force_upload: bool,
     pub quiet: bool,
+    /// Print how long each phase took.
+    pub timings: bool,
+    /// How long reading the folder took (it happens before the stack starts).
+    pub scanned_in: Duration,
+}
+
+/// Where the time of one run went.
+#[derive(Debug, Default)]
+struct Timings {
+    scan: Duration,
+    upload: Duration,
+    /// Process requests (which inspect uploads the server has not seen yet), the model or
+    /// the offline organiser, and fetching the galleries.
+    organising: Duration,
+    page: Duration,
+}
+
+impl Timings {
+    #[allow(clippy::print_stdout)]
+    fn print(&self) {
+        let total = self.scan + self.upload + self.organising + self.page;
+        println!(
+            "Took {:.1} s: reading the folder {:.1} s, uploading {:.1} s, inspecting and organising {:.1} s, the page {:.1} s.",
+            total.as_secs_f64(),
+            self.scan.as_secs_f64(),
+            self.upload.as_secs_f64(),
+            self.organising.as_secs_f64(),
+            self.page.as_secs_f64()
+        );
+    }
 }
 
 /// Which content hashes this API already holds for this user, kept between runs.
@@ -74,64 +128,137 @@ impl UploadLedger {
     }
 }
 
-/// Lists the folder's photos (by their bytes, not their names) and what was skipped.
+/// Folders that hold no photos of the person's own: hidden ones, and the thumbnail and
+/// trash folders NAS boxes and archivers leave behind.
+fn is_junk_dir(name: &str) -> bool {
+    name.starts_with('.')
+        || matches!(
+            name,
+            "@eaDir" | "#recycle" | "#snapshot" | "__MACOSX" | "$RECYCLE.BIN" | "@Recycle"
+        )
+}
+
+/// Lists the folder's photos, in every subfolder (by their bytes, not their names), and
+/// what was skipped. Symbolic links are followed; a link back up the tree is noticed and
+/// not followed again. Hidden files (`.DS_Store`, macOS `._*` companions) are passed over.
 pub fn scan(folder: &Path) -> anyhow::Result<(Vec<LocalPhoto>, Vec<Skipped>)> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(folder)
-        .with_context(|| format!("reading {}", folder.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    entries.sort();
+    anyhow::ensure!(folder.is_dir(), "{} is not a folder", folder.display());
+    let walker = walkdir::WalkDir::new(folder)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !e.file_type().is_dir()
+                || !is_junk_dir(&e.file_name().to_string_lossy())
+        });
     let mut photos = Vec::new();
     let mut skipped = Vec::new();
-    for path in entries {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.starts_with('.') || name == html::PAGE_NAME {
-            continue;
-        }
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(_) => {
-                skipped.push(Skipped {
-                    name,
-                    reason: "could not be read",
-                });
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) if e.loop_ancestor().is_some() => {
+                tracing::debug!(error = %e, "a folder link loops back; not followed again");
+                continue;
+            }
+            Err(e) => {
+                let name = e
+                    .path()
+                    .and_then(|p| p.strip_prefix(folder).ok())
+                    .map(relative_name)
+                    .unwrap_or_else(|| "a folder entry".into());
+                skipped.push(Skipped::new(name, "could not be read"));
                 continue;
             }
         };
-        let Some(content_type) = sniff(&bytes[..bytes.len().min(64)]) else {
-            skipped.push(Skipped {
-                name,
-                reason: "not a JPEG, PNG, WebP or HEIC photo",
-            });
-            continue;
-        };
-        if bytes.len() as u64 > MAX_BYTES {
-            skipped.push(Skipped {
-                name,
-                reason: "larger than 25 MiB",
-            });
+        if !entry.file_type().is_file() {
             continue;
         }
-        let exif = read_exif(&bytes[..bytes.len().min(256 * 1024)]);
-        let taken = exif.as_ref().and_then(|e| e.taken_at);
-        let offset_minutes = exif.as_ref().and_then(|e| e.offset_minutes);
-        photos.push(LocalPhoto {
-            name,
-            content_type,
-            size: bytes.len() as u64,
-            sha256: hex(&Sha256::digest(&bytes)),
-            taken,
-            offset_minutes,
-            path,
-        });
+        let path = entry.path().to_path_buf();
+        let name = relative_name(path.strip_prefix(folder).unwrap_or(&path));
+        let file_name = entry.file_name().to_string_lossy();
+        if file_name.starts_with('.') || name == html::PAGE_NAME {
+            continue;
+        }
+        match read_photo(&path, name.clone()) {
+            Ok(photo) => photos.push(photo),
+            Err(reason) => skipped.push(Skipped::new(name, reason)),
+        }
     }
     // Time order keeps outings together when a folder is split into batches.
     photos.sort_by(|a, b| a.taken.cmp(&b.taken).then_with(|| a.name.cmp(&b.name)));
     Ok((photos, skipped))
+}
+
+/// A path inside the folder, written with `/` whatever the platform.
+fn relative_name(relative: &Path) -> String {
+    relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn read_photo(path: &Path, name: String) -> Result<LocalPhoto, &'static str> {
+    let bytes = std::fs::read(path).map_err(|_| "could not be read")?;
+    let content_type =
+        sniff(&bytes[..bytes.len().min(64)]).ok_or("not a JPEG, PNG, WebP or HEIC photo")?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err("larger than 25 MiB");
+    }
+    let exif = read_exif(&bytes[..bytes.len().min(256 * 1024)]).unwrap_or_default();
+    Ok(LocalPhoto {
+        path: path.to_path_buf(),
+        name,
+        content_type,
+        size: bytes.len() as u64,
+        sha256: hex(&Sha256::digest(&bytes)),
+        taken: exif.taken_at,
+        offset_minutes: exif.offset_minutes,
+        latitude: exif.latitude,
+        longitude: exif.longitude,
+    })
+}
+
+/// Cuts photos (in time order) into batches of at most `max`, between outings: whole
+/// outings are packed together; an outing larger than a batch is cut within itself.
+/// Photos without a time come last.
+pub fn batches(photos: &[LocalPhoto], max: usize) -> Vec<Vec<LocalPhoto>> {
+    let max = max.max(1);
+    let facts: Vec<PhotoFacts> = photos
+        .iter()
+        .map(|p| PhotoFacts {
+            taken_at: p.taken,
+            offset_minutes: p.offset_minutes,
+            latitude: p.latitude,
+            longitude: p.longitude,
+            colour: None,
+        })
+        .collect();
+    let mut groups = outings(&facts);
+    let untimed: Vec<usize> = (0..photos.len())
+        .filter(|i| photos[*i].taken.is_none())
+        .collect();
+    if !untimed.is_empty() {
+        groups.push(untimed);
+    }
+    let mut out: Vec<Vec<LocalPhoto>> = Vec::new();
+    let mut current: Vec<LocalPhoto> = Vec::new();
+    for group in groups {
+        if current.len() + group.len() > max && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        for part in group.chunks(max) {
+            if current.len() + part.len() > max {
+                out.push(std::mem::take(&mut current));
+            }
+            current.extend(part.iter().map(|i| photos[*i].clone()));
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 fn bar(progress: &MultiProgress, len: u64, template: &str, quiet: bool) -> ProgressBar {
@@ -174,7 +301,7 @@ async fn upload(
     for chunk in todo.chunks(50) {
         let specs: Vec<(String, &'static str, u64)> = chunk
             .iter()
-            .map(|p| (p.name.clone(), p.content_type.as_str(), p.size))
+            .map(|p| (p.file_name(), p.content_type.as_str(), p.size))
             .collect();
         let tickets = client.generate_urls(&specs).await?;
         anyhow::ensure!(
@@ -227,7 +354,10 @@ async fn process(
     quiet: bool,
     label: &str,
 ) -> anyhow::Result<BatchResult> {
-    let ids: Vec<&str> = batch.iter().map(|p| known[&p.sha256].as_str()).collect();
+    let ids: Vec<&str> = batch
+        .iter()
+        .filter_map(|p| known.get(&p.sha256).map(String::as_str))
+        .collect();
     // The same uploaded photos again return the same gallery instead of a new one. The key
     // names the server's image ids: the same files uploaded afresh are a new request.
     let mut sorted = ids.clone();
@@ -244,6 +374,42 @@ async fn process(
         )
         .await?;
     let job = accepted["jobId"].as_str().context("no jobId")?.to_string();
+    poll(client, &job, batch, known, progress, quiet, label).await
+}
+
+/// Photos the server rejected at upload, with the reasons it gave (a 422
+/// `images_rejected` names them), so the rest of a batch can go ahead without them.
+fn rejected_in(failure: &ApiFailure) -> Vec<(String, String)> {
+    if failure.status != 422 || failure.code != "images_rejected" {
+        return Vec::new();
+    }
+    let reasons = failure.details["rejected"].as_array();
+    failure.details["imageIds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|id| {
+            let reason = reasons
+                .into_iter()
+                .flatten()
+                .find(|r| r["imageId"].as_str() == Some(id))
+                .and_then(|r| r["reason"].as_str())
+                .unwrap_or("rejected when it was uploaded");
+            (id.to_string(), reason.to_string())
+        })
+        .collect()
+}
+
+async fn poll(
+    client: &ApiClient,
+    job: &str,
+    batch: &[LocalPhoto],
+    known: &HashMap<String, String>,
+    progress: &MultiProgress,
+    quiet: bool,
+    label: &str,
+) -> anyhow::Result<BatchResult> {
     let spinner = bar(progress, 0, "  {spinner} organising {msg} {elapsed}", quiet);
     spinner.set_message(label.to_string());
     let status = loop {
@@ -270,7 +436,7 @@ async fn process(
         .await?;
     let photos: HashMap<String, LocalPhoto> = batch
         .iter()
-        .map(|p| (known[&p.sha256].clone(), p.clone()))
+        .filter_map(|p| known.get(&p.sha256).map(|id| (id.clone(), p.clone())))
         .collect();
     let names = photos
         .iter()
@@ -309,6 +475,11 @@ pub async fn organize(
     options: &Options,
     (photos, skipped): (Vec<LocalPhoto>, Vec<Skipped>),
 ) -> anyhow::Result<PathBuf> {
+    let mut timings = Timings {
+        scan: options.scanned_in,
+        ..Timings::default()
+    };
+    let phase = Instant::now();
     let mut ledger = UploadLedger::load(ledger_path);
     let mut known = ledger.instances.remove(instance).unwrap_or_default();
     let progress = if options.quiet {
@@ -327,8 +498,11 @@ pub async fn organize(
     .await?;
     ledger.instances.insert(instance.to_string(), known.clone());
     ledger.save(ledger_path)?;
+    timings.upload = phase.elapsed();
+    let phase = Instant::now();
 
-    let batches: Vec<&[LocalPhoto]> = photos.chunks(options.batch_size.clamp(1, 50)).collect();
+    let batches = batches(&photos, options.batch_size.clamp(1, 50));
+    let mut skipped = skipped;
     let mut results = Vec::new();
     for (i, batch) in batches.iter().enumerate() {
         let label = if batches.len() > 1 {
@@ -341,30 +515,58 @@ pub async fn organize(
         } else {
             format!("{} photos", batch.len())
         };
-        let result = match process(client, batch, &known, &progress, options.quiet, &label).await {
-            Ok(r) => r,
-            Err(e) => match e.downcast_ref::<ApiFailure>() {
-                // Photos the server no longer has: upload them again, once.
-                Some(f) if f.status == 404 => {
-                    let gone: Vec<String> = f.details["ids"]
-                        .as_array()
-                        .map(|ids| {
-                            ids.iter()
-                                .filter_map(|v| v.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    known.retain(|_, id| !gone.contains(id));
-                    upload(client, batch, &mut known, false, &progress, options.quiet).await?;
-                    ledger.instances.insert(instance.to_string(), known.clone());
-                    ledger.save(ledger_path)?;
-                    process(client, batch, &known, &progress, options.quiet, &label).await?
+        let mut batch = batch.clone();
+        let mut reuploaded = false;
+        let result = loop {
+            match process(client, &batch, &known, &progress, options.quiet, &label).await {
+                Ok(r) => break Some(r),
+                Err(e) => {
+                    let Some(failure) = e.downcast_ref::<ApiFailure>() else {
+                        return Err(e);
+                    };
+                    let rejected = rejected_in(failure);
+                    if !rejected.is_empty() {
+                        // Leave the rejected photos out, say why, and organise the rest.
+                        batch.retain(|p| {
+                            let id = known.get(&p.sha256);
+                            match rejected.iter().find(|(r, _)| Some(r) == id) {
+                                Some((_, reason)) => {
+                                    skipped.push(Skipped::new(&p.name, reason.clone()));
+                                    false
+                                }
+                                None => true,
+                            }
+                        });
+                        if batch.is_empty() {
+                            break None;
+                        }
+                        continue;
+                    }
+                    if failure.status == 404 && !reuploaded {
+                        // Photos the server no longer has: upload them again, once.
+                        let gone: Vec<String> = failure.details["ids"]
+                            .as_array()
+                            .map(|ids| {
+                                ids.iter()
+                                    .filter_map(|v| v.as_str().map(str::to_string))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        known.retain(|_, id| !gone.contains(id));
+                        upload(client, &batch, &mut known, false, &progress, options.quiet).await?;
+                        ledger.instances.insert(instance.to_string(), known.clone());
+                        ledger.save(ledger_path)?;
+                        reuploaded = true;
+                        continue;
+                    }
+                    return Err(e);
                 }
-                _ => return Err(e),
-            },
+            }
         };
-        results.push(result);
+        results.extend(result);
     }
+    timings.organising = phase.elapsed();
+    let phase = Instant::now();
 
     let out = options
         .out
@@ -372,11 +574,109 @@ pub async fn organize(
         .unwrap_or_else(|| options.folder.join(html::PAGE_NAME));
     let page = html::render(&options.folder, &out, &results, &skipped)?;
     std::fs::write(&out, page).with_context(|| format!("writing {}", out.display()))?;
+    timings.page = phase.elapsed();
     if !options.quiet {
-        print_summary(&results, &skipped, uploaded, photos.len(), &out);
+        let organised: usize = results.iter().map(|r| r.photos.len()).sum();
+        print_summary(&results, &skipped, uploaded, organised, &out);
+        if options.timings {
+            timings.print();
+        }
     }
     Ok(out)
 }
+
+/// One album of the run, wherever its batch was.
+pub struct OrderedAlbum<'a> {
+    pub result: &'a BatchResult,
+    pub album: &'a Value,
+    /// The title shown: an outing cut across batches gets ", part 2", ", part 3" on its
+    /// later parts, so its parts read as one.
+    pub title: String,
+}
+
+/// Every album of every batch, in time order (by each album's first photo; albums with
+/// no time last), as one list.
+pub fn albums_in_order(results: &[BatchResult]) -> Vec<OrderedAlbum<'_>> {
+    let first_time = |album: &Value| {
+        album["images"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["takenAt"].as_str())
+            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .min()
+    };
+    let mut albums: Vec<(
+        Option<chrono::DateTime<chrono::FixedOffset>>,
+        usize,
+        &BatchResult,
+        &Value,
+    )> = results
+        .iter()
+        .enumerate()
+        .flat_map(|(batch, r)| {
+            r.gallery["albums"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |album| (first_time(album), batch, r, album))
+        })
+        .collect();
+    albums.sort_by(|a, b| match (a.0, b.0) {
+        (Some(x), Some(y)) => x.cmp(&y).then(a.1.cmp(&b.1)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.1.cmp(&b.1),
+    });
+    let title_of = |album: &Value| album["title"].as_str().unwrap_or("Untitled").to_string();
+    let mut batches_per_title: HashMap<String, Vec<usize>> = HashMap::new();
+    for (_, batch, _, album) in &albums {
+        let seen = batches_per_title.entry(title_of(album)).or_default();
+        if !seen.contains(batch) {
+            seen.push(*batch);
+        }
+    }
+    let mut parts_so_far: HashMap<String, usize> = HashMap::new();
+    albums
+        .into_iter()
+        .map(|(_, _, result, album)| {
+            let plain = title_of(album);
+            let split = batches_per_title.get(&plain).is_some_and(|b| b.len() > 1);
+            let title = if split {
+                let part = parts_so_far.entry(plain.clone()).or_insert(0);
+                *part += 1;
+                if *part == 1 {
+                    plain
+                } else {
+                    format!("{plain}, part {part}")
+                }
+            } else {
+                plain
+            };
+            OrderedAlbum {
+                result,
+                album,
+                title,
+            }
+        })
+        .collect()
+}
+
+/// At most `shown` items, then how many more.
+fn shortened(items: &[&str], shown: usize) -> String {
+    if items.len() <= shown + 1 {
+        return items.join(", ");
+    }
+    format!(
+        "{}, … and {} more",
+        items[..shown].join(", "),
+        items.len() - shown
+    )
+}
+
+/// The names listed per album in the terminal, and the skipped files listed.
+const NAMES_SHOWN: usize = 4;
+const SKIPPED_SHOWN: usize = 10;
 
 #[allow(clippy::print_stdout)]
 fn print_summary(
@@ -393,59 +693,74 @@ fn print_summary(
     } else {
         ("", "", "")
     };
-    let albums: usize = results
-        .iter()
-        .map(|r| r.gallery["albums"].as_array().map_or(0, Vec::len))
-        .sum();
+    let albums = albums_in_order(results);
     println!();
     println!(
-        "Organised {total} photo{} into {albums} album{} ({} uploaded now, {} already there).",
+        "Organised {total} photo{} into {} album{} ({} uploaded now, {} already there).",
         if total == 1 { "" } else { "s" },
-        if albums == 1 { "" } else { "s" },
+        albums.len(),
+        if albums.len() == 1 { "" } else { "s" },
         uploaded,
-        total - uploaded
+        total.saturating_sub(uploaded)
     );
+    // Who made the albums: said once per distinct answer, not once per batch.
+    let mut said = Vec::new();
     for r in results {
-        match (
+        let line = match (
             r.status["organizer"].as_str(),
             r.status["fallbackReason"].as_str(),
         ) {
-            (Some("gemini"), _) => println!("Albums by Gemini."),
-            (_, Some(why)) => println!("Albums by the offline organiser, because {why}."),
-            _ => println!(
-                "Albums by the offline organiser (set GEMINI_API_KEY to have Gemini make them)."
-            ),
+            (Some("gemini"), _) => "Albums by Gemini.".to_string(),
+            (_, Some(why)) => format!("Albums by the offline organiser, because {why}."),
+            _ => "Albums by the offline organiser (set GEMINI_API_KEY to have Gemini make them)."
+                .to_string(),
+        };
+        if !said.contains(&line) {
+            println!("{line}");
+            said.push(line);
         }
-        for album in r.gallery["albums"].as_array().into_iter().flatten() {
-            let n = album["images"].as_array().map_or(0, Vec::len);
-            println!();
-            println!(
-                "  {bold}{}{reset} — {n} photo{}",
-                album["title"].as_str().unwrap_or(""),
-                if n == 1 { "" } else { "s" }
-            );
-            if let Some(d) = album["description"].as_str().filter(|d| !d.is_empty()) {
-                println!("    {d}");
-            }
-            let files: Vec<&str> = album["images"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|i| i["imageId"].as_str())
-                .filter_map(|id| r.names.get(id).map(String::as_str))
-                .collect();
-            println!("    {dim}{}{reset}", files.join(", "));
+    }
+    for ordered in &albums {
+        let album = ordered.album;
+        let n = album["images"].as_array().map_or(0, Vec::len);
+        println!();
+        println!(
+            "  {bold}{}{reset} — {n} photo{}",
+            ordered.title,
+            if n == 1 { "" } else { "s" }
+        );
+        if let Some(d) = album["description"].as_str().filter(|d| !d.is_empty()) {
+            println!("    {d}");
         }
+        let files: Vec<&str> = album["images"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["imageId"].as_str())
+            .filter_map(|id| ordered.result.names.get(id).map(String::as_str))
+            .collect();
+        println!("    {dim}{}{reset}", shortened(&files, NAMES_SHOWN));
     }
     if !skipped.is_empty() {
         println!();
         println!(
-            "Skipped {} file{}:",
+            "Left out {} file{}:",
             skipped.len(),
             if skipped.len() == 1 { "" } else { "s" }
         );
-        for s in skipped {
+        let shown = if skipped.len() <= SKIPPED_SHOWN + 1 {
+            skipped.len()
+        } else {
+            SKIPPED_SHOWN
+        };
+        for s in &skipped[..shown] {
             println!("  {} — {}", s.name, s.reason);
+        }
+        if shown < skipped.len() {
+            println!(
+                "  … and {} more (all are listed on the gallery page)",
+                skipped.len() - shown
+            );
         }
     }
     println!();

@@ -131,7 +131,11 @@ async fn more_photos_than_a_batch_are_split_into_batches() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(galleries, 3, "8 photos in batches of 3");
+    // Cut between outings: garden 4 → 3 + 1, coast 3, the PNG without a time 1.
+    assert_eq!(
+        galleries, 4,
+        "8 photos in batches of at most 3, cut at outings"
+    );
     let page = std::fs::read_to_string(data.path().join("page.html")).unwrap();
     assert_eq!(page.matches("<figure>").count(), 8);
     assert!(

@@ -12,8 +12,6 @@ use crate::domain::ContentType;
 /// How many leading bytes are read. EXIF (APP1, ≤ 64 KiB) and the frame header of a
 /// phone JPEG, and a HEIF's `meta` box, sit well inside this.
 pub const HEAD_BYTES: u64 = 256 * 1024;
-/// How many trailing bytes are read to check the file is whole.
-pub const TAIL_BYTES: u64 = 32;
 
 /// Why an upload was refused: a sentence a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,46 +179,166 @@ fn is_motion_photo(head: &[u8]) -> bool {
         .any(|n| head.windows(n.len()).any(|w| w == *n))
 }
 
-/// Checks the last bytes: a JPEG ends with its EOI marker, a PNG with its IEND chunk, a
-/// WebP's RIFF header states the file's size. HEIF has no trailer to check.
-pub fn check_tail(
-    inspection: &Inspection,
-    head: &[u8],
-    tail: &[u8],
-    size: u64,
-) -> Result<(), Rejection> {
-    match inspection.content_type {
-        ContentType::Jpeg if !inspection.motion_photo => {
-            // Some encoders pad after EOI; skip zero/0xFF padding.
-            let trimmed = tail
-                .iter()
-                .rposition(|b| *b != 0x00)
-                .map(|i| &tail[..=i])
-                .unwrap_or(&[]);
-            if trimmed.ends_with(&[0xFF, 0xD9]) {
-                Ok(())
-            } else {
-                Err(Rejection::Truncated)
-            }
-        }
-        ContentType::Png => {
-            if tail.ends_with(&[0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82]) {
-                Ok(())
-            } else {
-                Err(Rejection::Truncated)
-            }
-        }
-        ContentType::Webp => {
-            let riff = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as u64;
-            // RIFF pads odd-sized payloads with one byte.
-            if riff + 8 == size || riff + 9 == size {
-                Ok(())
-            } else {
-                Err(Rejection::Truncated)
-            }
-        }
-        _ => Ok(()),
+/// Checks the whole file is there, judged by its structure as a decoder reads it, not
+/// by its last bytes: a JPEG is whole when its scan data reaches the end-of-image marker
+/// (whatever follows it — phone trailers such as Samsung's SEF block, a motion photo's
+/// video, padding — is left alone); a PNG when its chunks reach IEND; a WebP when its
+/// RIFF chunk fits in the file; a HEIF when no top-level box runs past the end.
+pub fn check_whole(inspection: &Inspection, bytes: &[u8]) -> Result<(), Rejection> {
+    let whole = match inspection.content_type {
+        ContentType::Jpeg => jpeg_structure(bytes),
+        ContentType::Png => png_structure(bytes),
+        ContentType::Webp => webp_structure(bytes),
+        ContentType::Heic | ContentType::Heif => heif_structure(bytes),
+    };
+    match whole {
+        Structure::Whole => Ok(()),
+        Structure::Truncated => Err(Rejection::Truncated),
+        Structure::Corrupt => Err(Rejection::Unreadable),
     }
+}
+
+/// What walking a file's structure found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Structure {
+    Whole,
+    /// The structure runs past the end of the file: cut short.
+    Truncated,
+    /// The structure is not what the format allows.
+    Corrupt,
+}
+
+fn be16(bytes: &[u8], at: usize) -> Option<usize> {
+    Some(usize::from(u16::from_be_bytes([
+        *bytes.get(at)?,
+        *bytes.get(at + 1)?,
+    ])))
+}
+
+fn be32(bytes: &[u8], at: usize) -> Option<u64> {
+    let b = bytes.get(at..at + 4)?;
+    Some(u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+}
+
+/// Walks a JPEG's markers as a decoder does: segments by their lengths (so an EXIF
+/// thumbnail's own end marker inside APP1 is skipped), entropy-coded data up to the next
+/// real marker (`FF 00` stuffing and restart markers are data), until EOI after a scan.
+pub fn jpeg_structure(bytes: &[u8]) -> Structure {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return Structure::Corrupt;
+    }
+    let mut pos = 2;
+    let mut scanned = false;
+    loop {
+        match bytes.get(pos) {
+            None => return Structure::Truncated,
+            Some(0xFF) => {}
+            Some(_) => return Structure::Corrupt,
+        }
+        while bytes.get(pos) == Some(&0xFF) {
+            pos += 1;
+        }
+        let Some(&marker) = bytes.get(pos) else {
+            return Structure::Truncated;
+        };
+        pos += 1;
+        match marker {
+            0xD9 if scanned => return Structure::Whole,
+            // An end of image before any scan: there is no picture to decode.
+            0xD9 | 0x00 => return Structure::Corrupt,
+            0x01 | 0xD0..=0xD7 => {}
+            _ => {
+                let Some(length) = be16(bytes, pos) else {
+                    return Structure::Truncated;
+                };
+                if length < 2 {
+                    return Structure::Corrupt;
+                }
+                pos += length;
+                if pos > bytes.len() {
+                    return Structure::Truncated;
+                }
+                if marker == 0xDA {
+                    scanned = true;
+                    match next_marker_after_scan(bytes, pos) {
+                        Some(at) => pos = at,
+                        None => return Structure::Truncated,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The offset of the marker that ends entropy-coded data starting at `from`.
+fn next_marker_after_scan(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    loop {
+        at += memchr::memchr(0xFF, bytes.get(at..)?)?;
+        match bytes.get(at + 1)? {
+            0x00 | 0xD0..=0xD7 => at += 2,
+            0xFF => at += 1,
+            _ => return Some(at),
+        }
+    }
+}
+
+fn png_structure(bytes: &[u8]) -> Structure {
+    let mut pos = 8;
+    loop {
+        let (Some(length), Some(kind)) = (be32(bytes, pos), bytes.get(pos + 4..pos + 8)) else {
+            return Structure::Truncated;
+        };
+        let end = pos as u64 + 12 + length;
+        if end > bytes.len() as u64 {
+            return Structure::Truncated;
+        }
+        if kind == b"IEND" {
+            return Structure::Whole;
+        }
+        pos = end as usize;
+    }
+}
+
+fn webp_structure(bytes: &[u8]) -> Structure {
+    let Some(b) = bytes.get(4..8) else {
+        return Structure::Truncated;
+    };
+    let riff = u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    if riff + 8 <= bytes.len() as u64 {
+        Structure::Whole
+    } else {
+        Structure::Truncated
+    }
+}
+
+fn heif_structure(bytes: &[u8]) -> Structure {
+    let mut pos: u64 = 0;
+    let len = bytes.len() as u64;
+    while pos < len {
+        let Some(size) = be32(bytes, pos as usize) else {
+            return Structure::Truncated;
+        };
+        let size = match size {
+            0 => return Structure::Whole, // the last box runs to the end of the file
+            1 => match (
+                be32(bytes, pos as usize + 8),
+                be32(bytes, pos as usize + 12),
+            ) {
+                (Some(hi), Some(lo)) => (hi << 32) | lo,
+                _ => return Structure::Truncated,
+            },
+            n => n,
+        };
+        if size < 8 {
+            return Structure::Corrupt;
+        }
+        pos = pos.saturating_add(size);
+        if pos > len {
+            return Structure::Truncated;
+        }
+    }
+    Structure::Whole
 }
 
 fn ascii(field: &exif::Field) -> Option<String> {

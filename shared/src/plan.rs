@@ -261,9 +261,11 @@ fn part_of_day(hour: u32) -> &'static str {
     }
 }
 
-/// Albums from EXIF alone: time gaps and distance split the photos into outings; photos
-/// with no time join the outing whose colours they share most, or an album of their own.
-pub fn offline_plan(facts: &[PhotoFacts]) -> Plan {
+/// The outings among the photos that have a time: indices in time order, a new outing
+/// starting after a gap of more than three hours or a move of more than 25 km. Photos
+/// without a time are in none. The offline organiser's albums start from these, and a
+/// client cutting a large folder into batches cuts between them.
+pub fn outings(facts: &[PhotoFacts]) -> Vec<Vec<usize>> {
     let n = facts.len();
     let mut timed: Vec<usize> = (0..n).filter(|i| facts[*i].taken_at.is_some()).collect();
     timed.sort_by_key(|i| facts[*i].taken_at);
@@ -287,6 +289,14 @@ pub fn offline_plan(facts: &[PhotoFacts]) -> Plan {
             g.push(i);
         }
     }
+    groups
+}
+
+/// Albums from EXIF alone: time gaps and distance split the photos into outings; photos
+/// with no time join the outing whose colours they share most, or an album of their own.
+pub fn offline_plan(facts: &[PhotoFacts]) -> Plan {
+    let n = facts.len();
+    let mut groups = outings(facts);
     let mut untimed_group = Vec::new();
     for i in (0..n).filter(|i| facts[*i].taken_at.is_none()) {
         let best = facts[i].colour.and_then(|c| {

@@ -214,41 +214,66 @@ pub async fn enqueue(app: &App, job_id: Uuid) {
     }
 }
 
-/// Images still `pending_upload` may have arrived before their S3 event: look now.
+/// A photo's id, its status, and why it was rejected if it was.
+type Settled = Result<(Uuid, ImageStatus, Option<String>), ApiError>;
+
+/// One photo's status, inspecting it now if its upload was never recorded.
+async fn settle_one(app: &App, image: &ImageRow) -> Settled {
+    if image.status != ImageStatus::PendingUpload {
+        return Ok((image.id, image.status, image.rejection_reason.clone()));
+    }
+    let outcome = record_upload(app, &image.key().to_string(), None)
+        .await
+        .map_err(|e| match e {
+            crate::usecase::uploads::RecordError::Database(db) => ApiError::from(db),
+            other => ApiError::internal(other),
+        })?;
+    Ok(match outcome {
+        UploadOutcome::Uploaded => (image.id, ImageStatus::Uploaded, None),
+        UploadOutcome::Rejected(reason) => (image.id, ImageStatus::Rejected, Some(reason)),
+        UploadOutcome::AlreadyRecorded(s) => (image.id, s, None),
+        UploadOutcome::ObjectMissing | UploadOutcome::UnknownKey => {
+            (image.id, ImageStatus::PendingUpload, None)
+        }
+    })
+}
+
+/// How many pending uploads are inspected at once when a process request finds them.
+const SETTLE_CONCURRENCY: usize = 8;
+
+/// Images still `pending_upload` may have arrived before their S3 event: look now (a few
+/// at a time). Rejected photos are named, with their reasons, so a client can leave them
+/// out and ask again.
 async fn settle_pending_uploads(app: &App, images: &[ImageRow]) -> Result<(), ApiError> {
+    use futures::StreamExt;
+    let pending: Vec<_> = images.iter().map(|image| settle_one(app, image)).collect();
+    let settled: Vec<Settled> = futures::stream::iter(pending)
+        .buffered(SETTLE_CONCURRENCY)
+        .collect()
+        .await;
     let mut not_ready = Vec::new();
     let mut rejected = Vec::new();
-    for image in images {
-        let status = match image.status {
-            ImageStatus::PendingUpload => {
-                let outcome = record_upload(app, &image.key().to_string(), None)
-                    .await
-                    .map_err(|e| match e {
-                        crate::usecase::uploads::RecordError::Database(db) => ApiError::from(db),
-                        other => ApiError::internal(other),
-                    })?;
-                match outcome {
-                    UploadOutcome::Uploaded => ImageStatus::Uploaded,
-                    UploadOutcome::Rejected(_) => ImageStatus::Rejected,
-                    UploadOutcome::AlreadyRecorded(s) => s,
-                    UploadOutcome::ObjectMissing | UploadOutcome::UnknownKey => {
-                        ImageStatus::PendingUpload
-                    }
-                }
-            }
-            s => s,
-        };
+    for result in settled {
+        let (id, status, reason) = result?;
         match status {
             ImageStatus::Uploaded => {}
-            ImageStatus::PendingUpload => not_ready.push(image.id),
-            ImageStatus::Rejected => rejected.push(image.id),
+            ImageStatus::PendingUpload => not_ready.push(id),
+            ImageStatus::Rejected => rejected.push((id, reason)),
         }
     }
     if !rejected.is_empty() {
+        let ids: Vec<Uuid> = rejected.iter().map(|(id, _)| *id).collect();
+        let reasons: Vec<serde_json::Value> = rejected
+            .iter()
+            .map(|(id, reason)| json!({"imageId": id, "reason": reason}))
+            .collect();
         return Err(ApiError::Unprocessable {
             code: "images_rejected",
-            message: "Some photos were rejected when they were uploaded; leave them out.".into(),
-            details: Some(json!({"imageIds": rejected})),
+            message: format!(
+                "{} photo(s) were rejected when they were uploaded; leave them out and ask again.",
+                ids.len()
+            ),
+            details: Some(json!({"imageIds": ids, "rejected": reasons})),
         });
     }
     if !not_ready.is_empty() {

@@ -263,8 +263,23 @@ async fn run(
             "None of the photos in this batch are available any more; upload them again.".into(),
         ));
     }
+    // The offline organiser reads EXIF, and colours only when some photo has no time:
+    // with no model to show the photos to and every time known, nothing is fetched.
+    let pixels_needed = app.gemini.is_some() || batch.iter().any(|i| i.taken_at.is_none());
+    if !pixels_needed {
+        tracing::debug!("offline organiser with every time known; no photo is fetched");
+    }
     let ready: Vec<Ready> = futures::stream::iter(batch)
-        .map(|image| fetch_and_prepare(app, image))
+        .map(|image| async move {
+            if pixels_needed {
+                fetch_and_prepare(app, image).await
+            } else {
+                Ok(Some(Ready {
+                    image,
+                    model_input: None,
+                }))
+            }
+        })
         .buffered(PREPARE_CONCURRENCY)
         .collect::<Vec<_>>()
         .await

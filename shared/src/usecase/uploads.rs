@@ -10,7 +10,7 @@ use crate::db::{self, DbError};
 use crate::domain::{ContentType, Filename, ImageKey, ImageStatus};
 use crate::error::ApiError;
 use crate::identity::Caller;
-use crate::inspect::{self, HEAD_BYTES, Rejection, TAIL_BYTES};
+use crate::inspect::{self, HEAD_BYTES, Rejection};
 use crate::repo::images::{self, NewImage};
 use crate::storage::{ObjectHead, S3Store, StorageError};
 
@@ -304,8 +304,10 @@ pub async fn record_upload(
     }
 }
 
-/// Reads the head and the tail of exactly the version `head` describes (a version
-/// replaced in between is [`StorageError::Changed`], and the event is retried).
+/// Reads exactly the version `head` describes (a version replaced in between is
+/// [`StorageError::Changed`], and the event is retried): its first bytes say what it is,
+/// its structure read to the end whether it is whole. An upload is at most
+/// `MAX_UPLOAD_BYTES` (its size was checked against the declared one first).
 async fn inspect_object(
     app: &App,
     storage: &S3Store,
@@ -315,16 +317,20 @@ async fn inspect_object(
     declared_size: u64,
 ) -> Result<Result<inspect::Inspection, Rejection>, StorageError> {
     let size = head.size;
-    let etag = head.etag.as_deref();
     if size == 0 {
         return Ok(Err(Rejection::Empty));
     }
-    let first = storage
-        .get_range(key, &format!("bytes=0-{}", HEAD_BYTES.min(size) - 1), etag)
-        .await?;
+    if size != declared_size {
+        return Ok(Err(Rejection::SizeMismatch {
+            declared: declared_size,
+            actual: size,
+        }));
+    }
+    let bytes = storage.get(key, head.etag.as_deref()).await?;
+    let first = &bytes[..bytes.len().min(HEAD_BYTES as usize)];
     let inspection = match inspect::inspect_head(
-        &first,
-        size,
+        first,
+        bytes.len() as u64,
         declared_type,
         declared_size,
         app.config.limits.max_image_pixels,
@@ -332,12 +338,5 @@ async fn inspect_object(
         Ok(i) => i,
         Err(r) => return Ok(Err(r)),
     };
-    let tail = if size <= first.len() as u64 {
-        first.slice(first.len().saturating_sub(TAIL_BYTES as usize)..)
-    } else {
-        storage
-            .get_range(key, &format!("bytes=-{TAIL_BYTES}"), etag)
-            .await?
-    };
-    Ok(inspect::check_tail(&inspection, &first, &tail, size).map(|()| inspection))
+    Ok(inspect::check_whole(&inspection, &bytes).map(|()| inspection))
 }
