@@ -99,6 +99,56 @@ async fn organize_makes_albums_by_outing_and_a_gallery_page() {
 }
 
 #[tokio::test]
+async fn force_upload_sends_every_photo_again_as_new_uploads() {
+    let db = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    common::outing_folder(folder.path());
+    let organize = |extra: &[&str]| {
+        let mut args = vec!["organize", folder.path().to_str().unwrap()];
+        args.extend_from_slice(extra);
+        common::run(&db.url, data.path(), &args, &[])
+    };
+    let first = organize(&[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+
+    let again = organize(&["--force-upload"]);
+
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        stdout.contains("(8 uploaded now, 0 already there)"),
+        "{stdout}"
+    );
+    let (images, galleries): (i64, i64) = {
+        let r = db
+            .client()
+            .await
+            .query_one(
+                "SELECT (SELECT count(*) FROM images WHERE status = 'uploaded'), \
+                        (SELECT count(*) FROM galleries)",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(
+        (images, galleries),
+        (16, 2),
+        "new uploads are new photos, in a new gallery"
+    );
+}
+
+#[tokio::test]
 async fn more_photos_than_a_batch_are_split_into_batches() {
     let db = TestDb::new().await;
     let data = tempfile::tempdir().unwrap();

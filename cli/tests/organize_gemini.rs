@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use momentarium_tests::TestDb;
 use momentarium_tests::gemini::{API_KEY, GeminiServer, MODEL, Reply};
 use serde_json::json;
@@ -63,4 +65,100 @@ async fn organize_uses_gemini_when_a_key_is_set() {
     let page = std::fs::read_to_string(folder.path().join("momentarium.html")).unwrap();
     assert!(page.contains("Dew on a green leaf."));
     assert!(page.contains("albums by Gemini"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_cleanly_and_the_next_run_picks_up_where_it_left_off() {
+    let plan = Reply::answer(json!({
+        "albums": [{"title": "One Saturday", "description": "", "cover": 1, "photos": [1, 2, 3, 4, 5, 6, 7, 8]}],
+        "photos": []
+    }));
+    // The first run's model request never gets an answer before Ctrl-C.
+    let gemini = GeminiServer::start(vec![Reply::Hang(Duration::from_secs(300)), plan]).await;
+    let db = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    common::outing_folder(folder.path());
+    let base = gemini.base_url();
+    let env = [
+        ("GEMINI_API_KEY", API_KEY),
+        ("GEMINI_BASE_URL", base.as_str()),
+        ("GEMINI_MODEL", MODEL),
+    ];
+    let args = ["organize", folder.path().to_str().unwrap()];
+    let child = common::command(&db.url, data.path(), &args, &env)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the photos are uploaded and the job is with the model (bounded, so a run
+    // that never gets there fails instead of hanging).
+    for _ in 0..1200 {
+        if !gemini.seen().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        gemini.seen().len(),
+        1,
+        "the first run never reached the model"
+    );
+
+    let interrupt = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupt.success());
+    let stopped = child.wait_with_output().unwrap();
+
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Stopped. Nothing is lost"), "{stderr}");
+    // The interrupted run's claim lapses with its lease (set in the database, not waited
+    // for); the next run's sweep hands the job on.
+    let lapsed = db
+        .client()
+        .await
+        .execute(
+            "UPDATE processing_jobs SET lease_expires_at = now() - interval '1 second' \
+             WHERE status = 'processing'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(lapsed, 1, "the interrupted job was being processed");
+
+    let again = common::run(&db.url, data.path(), &args, &env);
+
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        again.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        stdout.contains("(0 uploaded now, 8 already there)"),
+        "nothing uploaded twice: {stdout}"
+    );
+    assert!(stdout.contains("One Saturday — 8 photos"), "{stdout}");
+    let (images, jobs): (i64, i64) = {
+        let r = db
+            .client()
+            .await
+            .query_one(
+                "SELECT (SELECT count(*) FROM images), \
+                        (SELECT count(*) FROM processing_jobs WHERE status = 'completed')",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(
+        (images, jobs),
+        (8, 1),
+        "the same job finished, no second one"
+    );
+    assert_eq!(gemini.seen().len(), 2);
 }

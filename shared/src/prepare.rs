@@ -409,10 +409,44 @@ mod tests {
         let _ = prepare(&cut, ContentType::Jpeg, None, MAX_EDGE);
     }
 
+    fn solid(rgb: [u8; 3]) -> [f32; 64] {
+        let img = RgbImage::from_pixel(120, 80, image::Rgb(rgb));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Jpeg).unwrap();
+        let prepared = prepare(out.get_ref(), ContentType::Jpeg, None, MAX_EDGE).unwrap();
+        colour_signature(&prepared.bytes).unwrap()
+    }
+
+    fn distance(a: &[f32; 64], b: &[f32; 64]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum()
+    }
+
     #[test]
     fn colour_signatures_sum_to_one_and_tell_colours_apart() {
-        let red = prepare(&jpeg(100, 100), ContentType::Jpeg, None, MAX_EDGE).unwrap();
-        let sig = colour_signature(&red.bytes).unwrap();
+        let gradient = prepare(&jpeg(100, 100), ContentType::Jpeg, None, MAX_EDGE).unwrap();
+        let sig = colour_signature(&gradient.bytes).unwrap();
         assert!((sig.iter().sum::<f32>() - 1.0).abs() < 1e-3);
+
+        let (red, darker_red, blue) = (
+            solid([220, 30, 30]),
+            solid([200, 20, 40]),
+            solid([30, 40, 220]),
+        );
+        for s in [&red, &darker_red, &blue] {
+            assert!((s.iter().sum::<f32>() - 1.0).abs() < 1e-3);
+        }
+        // Red falls in the bin (r 3, g 0, b 0), blue in (0, 0, 3).
+        assert!(red[3 * 16] > 0.9, "{red:?}");
+        assert!(blue[3] > 0.9, "{blue:?}");
+        assert!(
+            distance(&red, &blue) > 1.8,
+            "red and blue are far apart: {}",
+            distance(&red, &blue)
+        );
+        assert!(
+            distance(&red, &darker_red) < 0.2,
+            "two reds are close: {}",
+            distance(&red, &darker_red)
+        );
     }
 }

@@ -129,8 +129,21 @@ impl S3Store {
         content_type: ContentType,
         content_length: u64,
     ) -> Result<PresignedUpload, StorageError> {
+        self.presign_upload_signed_at(key, content_type, content_length, SystemTime::now())
+            .await
+    }
+
+    /// [`presign_upload`](Self::presign_upload) as if signed at `signed_at`: valid from
+    /// then for the upload TTL. Tests use it to hold a URL that has already expired.
+    pub async fn presign_upload_signed_at(
+        &self,
+        key: &ImageKey,
+        content_type: ContentType,
+        content_length: u64,
+        signed_at: SystemTime,
+    ) -> Result<PresignedUpload, StorageError> {
         let presigning = PresigningConfig::builder()
-            .start_time(SystemTime::now())
+            .start_time(signed_at)
             .expires_in(self.upload_ttl)
             .build()
             .map_err(other)?;
@@ -152,7 +165,7 @@ impl S3Store {
             content_length,
             tagging: PENDING_TAG.to_string(),
             if_none_match: "*",
-            expires_at: Utc::now()
+            expires_at: DateTime::<Utc>::from(signed_at)
                 + chrono::Duration::from_std(self.upload_ttl).unwrap_or(chrono::Duration::MAX),
         })
     }

@@ -21,6 +21,7 @@ const PLACES: [(f64, f64); 12] = [
     (37.98, 23.73),
 ];
 
+#[allow(clippy::print_stdout)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = std::path::PathBuf::from(args.first().ok_or("usage: DIR COUNT [WIDTH HEIGHT]")?);
@@ -44,7 +45,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let size = (5 + next(56)) as usize;
         let place = PLACES[next(PLACES.len() as u64) as usize];
         let start_minute = 8 * 60 + next(10 * 60);
-        let sub = dir.join(format!("{}", 2024 + day / 365)).join(format!("outing-{outing:03}"));
+        let sub = dir
+            .join(format!("{}", 2024 + day / 365))
+            .join(format!("outing-{outing:03}"));
         std::fs::create_dir_all(&sub)?;
         for i in 0..size.min(count - written) {
             let minute = start_minute + (i as u64) * (1 + next(4));
@@ -80,6 +83,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         outing += 1;
     }
-    println!("wrote {written} photos in {outing} outings to {}", dir.display());
+    println!(
+        "wrote {written} photos in {outing} outings to {}",
+        dir.display()
+    );
     Ok(())
 }

@@ -48,15 +48,26 @@ pub fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string())
 }
 
-/// A URL for database `name` on the test server.
-pub fn database_url(name: &str) -> String {
-    let mut config = tokio_postgres::Config::from_str(&admin_url()).expect("TEST_DATABASE_URL");
-    config.dbname(name);
+/// The host and port of the test server.
+pub fn server_addr() -> (String, u16) {
+    let config = tokio_postgres::Config::from_str(&admin_url()).expect("TEST_DATABASE_URL");
     let host = match config.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
         _ => "127.0.0.1".to_string(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432);
+    (host, config.get_ports().first().copied().unwrap_or(5432))
+}
+
+/// A URL for database `name` on the test server.
+pub fn database_url(name: &str) -> String {
+    let (host, port) = server_addr();
+    database_url_at(name, &host, port)
+}
+
+/// A URL for database `name` with the test server's credentials, at `host:port` (a proxy
+/// in front of the server).
+pub fn database_url_at(name: &str, host: &str, port: u16) -> String {
+    let config = tokio_postgres::Config::from_str(&admin_url()).expect("TEST_DATABASE_URL");
     let user = config.get_user().unwrap_or("postgres");
     match config.get_password() {
         Some(pw) => format!(
@@ -303,6 +314,21 @@ impl TestApp {
         Self::spawn_configured(&vars, |app| app).await
     }
 
+    /// The app with the Gemini-protocol test server as its model and SQS (the moto
+    /// server) as its job queue: the production path, end to end.
+    pub async fn spawn_with_gemini_and_sqs(gemini: &gemini::GeminiServer) -> (Self, TestSqs) {
+        let sqs = TestSqs::new().await;
+        let queue = sqs.job_queue();
+        let base = gemini.base_url();
+        let vars = [
+            ("GEMINI_API_KEY", gemini::API_KEY),
+            ("GEMINI_BASE_URL", base.as_str()),
+            ("GEMINI_MODEL", gemini::MODEL),
+        ];
+        let app = Self::spawn_configured(&vars, move |app| app.with_queue(queue)).await;
+        (app, sqs)
+    }
+
     /// The app with extra configuration variables.
     pub async fn spawn_configured(
         extra: &[(&str, &str)],
@@ -398,11 +424,37 @@ impl TestApp {
 
     /// PUTs `bytes` to a presigned upload, with the headers the ticket says to send.
     pub async fn put(&self, ticket: &Value, bytes: Vec<u8>) -> reqwest::Response {
-        let mut request = self.http.put(ticket["url"].as_str().unwrap());
-        for (name, value) in ticket["headers"].as_object().unwrap() {
-            if name != "content-length" {
-                request = request.header(name.as_str(), value.as_str().unwrap());
+        self.put_with(ticket, ticket["url"].as_str().unwrap(), &[], bytes)
+            .await
+    }
+
+    /// PUTs `bytes` to `url` with every header the ticket lists, except that the headers
+    /// named in `replace` get the values given there. `content-length` is the body's own
+    /// length (a longer body is a request of another size).
+    pub async fn put_with(
+        &self,
+        ticket: &Value,
+        url: &str,
+        replace: &[(&str, &str)],
+        bytes: Vec<u8>,
+    ) -> reqwest::Response {
+        let headers = ticket["headers"].as_object().unwrap();
+        for (name, _) in replace {
+            assert!(
+                headers.contains_key(*name),
+                "the ticket lists no `{name}` header to replace: {headers:?}"
+            );
+        }
+        let mut request = self.http.put(url);
+        for (name, value) in headers {
+            if name == "content-length" {
+                continue;
             }
+            let value = replace
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or_else(|| value.as_str().unwrap(), |(_, v)| *v);
+            request = request.header(name.as_str(), value);
         }
         request.body(bytes).send().await.unwrap()
     }
@@ -520,6 +572,20 @@ impl TestSqs {
         ))
     }
 
+    /// A queue on the same moto server whose URL names no queue: every send is answered
+    /// with SQS's `QueueDoesNotExist` error, over the wire.
+    pub fn refusing_job_queue(&self) -> Arc<dyn JobQueue> {
+        let base = self
+            .queue_url
+            .rsplit_once('/')
+            .map_or(self.queue_url.as_str(), |(base, _)| base);
+        Arc::new(SqsQueue::new(
+            self.client.clone(),
+            format!("{base}/no-such-queue-{}", uuid::Uuid::new_v4().simple()),
+            WebhookSecret::parse(WEBHOOK_SECRET).unwrap(),
+        ))
+    }
+
     /// Everything waiting in the queue now.
     pub async fn receive_all(&self) -> Vec<aws_sdk_sqs::types::Message> {
         let out = self
@@ -534,6 +600,50 @@ impl TestSqs {
             .unwrap();
         out.messages.unwrap_or_default()
     }
+}
+
+/// `messages`, as received from SQS, in the event Lambda's SQS event source mapping hands
+/// to process-job (body and message attributes as they came off the queue).
+pub fn sqs_lambda_event(queue_url: &str, messages: &[aws_sdk_sqs::types::Message]) -> Value {
+    let queue_name = queue_url.rsplit('/').next().unwrap_or("jobs");
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: serde_json::Map<String, Value> = m
+                .message_attributes()
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| {
+                    (
+                        name.clone(),
+                        json!({
+                            "stringValue": value.string_value(),
+                            "stringListValues": [],
+                            "binaryListValues": [],
+                            "dataType": value.data_type(),
+                        }),
+                    )
+                })
+                .collect();
+            json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1523232000000",
+                    "SenderId": "123456789012",
+                    "ApproximateFirstReceiveTimestamp": "1523232000001"
+                },
+                "messageAttributes": attributes,
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:us-east-1:123456789012:{queue_name}"),
+                "awsRegion": "us-east-1",
+            })
+        })
+        .collect();
+    json!({ "Records": records })
 }
 
 async fn ensure_moto() -> String {
@@ -563,6 +673,49 @@ async fn ensure_moto() -> String {
         assert!(up().await, "moto_server did not start listening on {addr}");
     }
     format!("http://{addr}")
+}
+
+/// The log events the code under test writes while the guard from [`CapturedLogs::start`]
+/// lives, as JSON objects (`fields.message` and the structured fields). Capture is per
+/// thread, and a `#[tokio::test]` runs the code it awaits on its own thread.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+struct CaptureWriter(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    pub fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let sink = logs.0.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || CaptureWriter(sink.clone()))
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// Every event whose message is `message`.
+    pub fn events(&self, message: &str) -> Vec<Value> {
+        let bytes = self.0.lock().unwrap().clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|event| event["fields"]["message"] == message)
+            .collect()
+    }
 }
 
 /// A reqwest client with a bound on every request, so a hang fails the test.

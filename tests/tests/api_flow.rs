@@ -1,13 +1,16 @@
 //! The whole path through the real handlers: generate-urls → presigned PUT (SigV4 checked
-//! by the embedded S3 server) → S3 event → process → SQS (moto) → status → gallery.
+//! by the embedded S3 server) → S3 event → process → SQS (moto) → the received message to
+//! process-job (the Gemini-protocol server as the model) → status → gallery.
 
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
+use lambda_runtime::LambdaEvent;
+use momentarium_shared::lambda::handle_process_job_event;
 use momentarium_shared::queue::JobMessage;
-use momentarium_shared::repo::galleries::{NewAlbum, insert_albums};
 use momentarium_shared::webhook::{SignedHeaders, WebhookSecret, verify};
+use momentarium_tests::gemini::{GeminiServer, Reply};
 use momentarium_tests::photos::{self, Exif};
 use momentarium_tests::{TestApp, WEBHOOK_SECRET};
 use serde_json::{Value, json};
@@ -36,8 +39,16 @@ fn coast_exif() -> Exif {
 }
 
 #[tokio::test]
-async fn a_batch_goes_from_upload_urls_to_a_gallery() {
-    let (app, sqs) = TestApp::spawn_with_sqs().await;
+async fn a_batch_goes_from_upload_urls_through_the_queue_to_a_gallery() {
+    let gemini = GeminiServer::start(vec![Reply::answer(json!({
+        "albums": [
+            {"title": "Spring Garden", "description": "Flowers in May.", "cover": 1, "photos": [1, 3]},
+            {"title": "North Sea Evening", "description": "Dunes at dusk.", "cover": 2, "photos": [2]}
+        ],
+        "photos": [{"photo": 1, "caption": "Tulips by the path.", "tags": ["garden"]}]
+    }))])
+    .await;
+    let (app, sqs) = TestApp::spawn_with_gemini_and_sqs(&gemini).await;
     let token = app.token("alice");
     let garden = photos::jpeg(64, 48, [30, 140, 40], &garden_exif());
     let coast = photos::jpeg(80, 40, [20, 60, 160], &coast_exif());
@@ -183,42 +194,20 @@ async fn a_batch_goes_from_upload_urls_to_a_gallery() {
         .get(0);
     assert!(enqueued.is_some());
 
-    // 6. Stand in for the processor: albums written, job completed.
-    let image_ids: Vec<Uuid> = ids.iter().map(|i| Uuid::parse_str(i).unwrap()).collect();
-    {
-        let mut client = app.db.client().await;
-        let tx = client.transaction().await.unwrap();
-        insert_albums(
-            &tx,
-            user_id,
-            gallery_id,
-            &[
-                NewAlbum {
-                    id: Uuid::now_v7(),
-                    title: "Spring Garden".into(),
-                    description: "Flowers in May.".into(),
-                    cover_image_id: Some(image_ids[0]),
-                    image_ids: vec![image_ids[0], image_ids[2]],
-                },
-                NewAlbum {
-                    id: Uuid::now_v7(),
-                    title: "North Sea Evening".into(),
-                    description: "Dunes at dusk.".into(),
-                    cover_image_id: Some(image_ids[1]),
-                    image_ids: vec![image_ids[1]],
-                },
-            ],
-        )
-        .await
-        .unwrap();
-        tx.execute(
-            "UPDATE processing_jobs SET status = 'completed', completed_at = now() WHERE id = $1",
-            &[&job_id],
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-    }
+    // 6. The message as received from the queue, handed to process-job as Lambda's SQS
+    //    event source mapping hands it over: nothing to redeliver, the job completed.
+    let event = momentarium_tests::sqs_lambda_event(&sqs.queue_url, &messages);
+    let response = handle_process_job_event(
+        &app.app,
+        &momentarium_shared::http::router(app.app.clone()),
+        LambdaEvent::new(event, lambda_runtime::Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    assert!(gemini.violations().is_empty(), "{:?}", gemini.violations());
+    assert_eq!(gemini.seen().len(), 1);
+    assert_eq!(gemini.seen()[0].images, 3);
     let status: Value = app
         .get(&format!("/api/jobs/{job_id}/status"), &token)
         .await
@@ -282,7 +271,7 @@ async fn a_batch_goes_from_upload_urls_to_a_gallery() {
 }
 
 #[tokio::test]
-async fn presigned_puts_are_refused_with_another_type_size_signature_or_after_expiry() {
+async fn presigned_puts_are_refused_with_another_type_size_or_signature() {
     let app = TestApp::spawn().await;
     let token = app.token("alice");
     let bytes = photos::jpeg(16, 16, [1, 2, 3], &Exif::default());
@@ -291,27 +280,21 @@ async fn presigned_puts_are_refused_with_another_type_size_signature_or_after_ex
         .await
         .remove(0);
     let url = ticket["url"].as_str().unwrap();
+    // Every request below sends every header the ticket lists and changes one thing.
 
     let wrong_type = app
-        .http
-        .put(url)
-        .header("content-type", "image/png")
-        .body(bytes.clone())
-        .send()
-        .await
-        .unwrap();
+        .put_with(
+            &ticket,
+            url,
+            &[("content-type", "image/png")],
+            bytes.clone(),
+        )
+        .await;
     assert_eq!(wrong_type.status(), 403, "another content type");
 
     let mut longer = bytes.clone();
     longer.extend_from_slice(b"extra");
-    let wrong_size = app
-        .http
-        .put(url)
-        .header("content-type", "image/jpeg")
-        .body(longer)
-        .send()
-        .await
-        .unwrap();
+    let wrong_size = app.put_with(&ticket, url, &[], longer).await;
     assert_eq!(wrong_size.status(), 403, "another length");
 
     let sig_at = url.find("X-Amz-Signature=").unwrap() + "X-Amz-Signature=".len();
@@ -322,20 +305,13 @@ async fn presigned_puts_are_refused_with_another_type_size_signature_or_after_ex
         "0"
     };
     tampered.replace_range(sig_at..sig_at + 1, flipped);
-    let forged = app
-        .http
-        .put(&tampered)
-        .header("content-type", "image/jpeg")
-        .body(bytes.clone())
-        .send()
-        .await
-        .unwrap();
+    let forged = app.put_with(&ticket, &tampered, &[], bytes.clone()).await;
     assert_eq!(forged.status(), 403, "a tampered signature");
 
     // Nothing got in.
     assert!(app.storage().head(&key_of(&ticket)).await.is_err());
 
-    // The right request works.
+    // The unchanged request works.
     assert_eq!(app.put(&ticket, bytes).await.status(), 200);
 }
 
@@ -344,30 +320,35 @@ fn key_of(ticket: &Value) -> momentarium_shared::domain::ImageKey {
 }
 
 #[tokio::test]
-async fn presigned_puts_expire() {
+async fn a_presigned_put_is_refused_after_its_url_expired_and_accepted_before() {
     let app = TestApp::spawn().await;
-    let short = momentarium_shared::config::StorageConfig {
-        upload_url_ttl: Duration::from_secs(1),
-        ..app.app.config.storage.clone().unwrap()
-    };
-    let store = momentarium_shared::storage::S3Store::with_sdk_config(&app.s3.sdk_config(), &short);
-    let key = momentarium_shared::domain::ImageKey::new(Uuid::new_v4(), Uuid::new_v4());
-    let presigned = store
-        .presign_upload(&key, momentarium_shared::domain::ContentType::Jpeg, 4)
+    let token = app.token("alice");
+    let bytes = photos::jpeg(16, 16, [1, 2, 3], &Exif::default());
+    let ticket = app
+        .upload_urls(&token, &[("a.jpg", "image/jpeg", bytes.len())])
+        .await
+        .remove(0);
+    // The same upload, signed longer ago than the upload TTL: expired now, no sleep needed.
+    let ttl = app.app.config.storage.as_ref().unwrap().upload_url_ttl;
+    let expired = app
+        .storage()
+        .presign_upload_signed_at(
+            &key_of(&ticket),
+            momentarium_shared::domain::ContentType::Jpeg,
+            bytes.len() as u64,
+            std::time::SystemTime::now() - ttl - Duration::from_secs(60),
+        )
         .await
         .unwrap();
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let response = app
-        .http
-        .put(&presigned.url)
-        .header("content-type", "image/jpeg")
-        .body(vec![0xFF, 0xD8, 0xFF, 0xD9])
-        .send()
-        .await
-        .unwrap();
+    let late = app
+        .put_with(&ticket, &expired.url, &[], bytes.clone())
+        .await;
 
-    assert_eq!(response.status(), 403);
+    assert_eq!(late.status(), 403, "an expired URL");
+    assert!(app.storage().head(&key_of(&ticket)).await.is_err());
+    // The same request with the URL signed now is accepted.
+    assert_eq!(app.put(&ticket, bytes).await.status(), 200);
 }
 
 #[tokio::test]

@@ -82,6 +82,58 @@ async fn a_delivery_signed_by_the_standardwebhooks_package_runs_the_job() {
     assert_eq!((code, answer["status"].as_str()), (200, Some("completed")));
 }
 
+#[tokio::test]
+async fn a_delivery_while_another_worker_holds_a_live_lease_is_202_and_runs_nothing() {
+    let app = TestApp::spawn().await;
+    let job = pending_job(&app).await;
+    let claim = momentarium_shared::repo::jobs::claim(
+        &app.db.client().await,
+        job,
+        "another-worker",
+        std::time::Duration::from_secs(600),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        claim,
+        momentarium_shared::repo::jobs::Claim::Claimed(_)
+    ));
+    let secret = WebhookSecret::parse(WEBHOOK_SECRET).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let signed = SignedMessage::new(&secret, &JobMessage::process(job), now);
+
+    let (code, answer) = post_signed(
+        &app,
+        &signed.body,
+        &signed.headers.id,
+        now,
+        &signed.headers.signature,
+    )
+    .await;
+
+    assert_eq!(code, 202, "{answer}");
+    assert_eq!(answer, json!({"jobId": job, "status": "processing"}));
+    let row = app
+        .db
+        .client()
+        .await
+        .query_one(
+            "SELECT status, lease_owner, attempts, (SELECT count(*) FROM albums) \
+             FROM processing_jobs WHERE id = $1",
+            &[&job],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "processing");
+    assert_eq!(
+        row.get::<_, String>(1),
+        "another-worker",
+        "the lease is untouched"
+    );
+    assert_eq!(row.get::<_, i32>(2), 1, "no second attempt counted");
+    assert_eq!(row.get::<_, i64>(3), 0, "nothing written");
+}
+
 #[test]
 fn our_signatures_verify_with_the_standardwebhooks_package() {
     let secret = WebhookSecret::parse(WEBHOOK_SECRET).unwrap();
@@ -333,16 +385,29 @@ async fn the_process_job_lambda_also_takes_the_http_event() {
 
 #[tokio::test]
 async fn the_sweep_resends_stranded_jobs_and_fails_those_out_of_attempts() {
-    // No queue at first: the job's send "fails" and it stays pending, never enqueued.
+    // A queue that refuses every send (moto answers QueueDoesNotExist): each request still
+    // answers 202, and its job stays pending, never marked enqueued.
+    let sqs = TestSqs::new().await;
+    let refusing = sqs.refusing_job_queue();
     let app = TestApp::spawn_configured(
         &[("SWEEP_PENDING_AFTER_SECS", "0"), ("JOB_MAX_ATTEMPTS", "3")],
-        |a| a,
+        move |a| a.with_queue(refusing),
     )
     .await;
     let stranded = pending_job(&app).await;
     let exhausted = pending_job(&app).await;
     let expired = pending_job(&app).await;
     let client = app.db.client().await;
+    let never_enqueued: i64 = client
+        .query_one(
+            "SELECT count(*) FROM processing_jobs WHERE status = 'pending' AND enqueued_at IS NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(never_enqueued, 3, "a refused send leaves the job unsent");
+    assert!(sqs.receive_all().await.is_empty());
     client
         .execute(
             "UPDATE processing_jobs SET attempts = 3 WHERE id = $1",
@@ -358,7 +423,6 @@ async fn the_sweep_resends_stranded_jobs_and_fails_those_out_of_attempts() {
         )
         .await
         .unwrap();
-    let sqs = TestSqs::new().await;
     let with_queue = app.app.clone().with_queue(sqs.job_queue());
 
     let report = sweep_jobs(&with_queue, 100).await.unwrap();
@@ -378,6 +442,15 @@ async fn the_sweep_resends_stranded_jobs_and_fails_those_out_of_attempts() {
     let mut expected = vec![stranded, expired];
     expected.sort();
     assert_eq!(sent, expected);
+    let enqueued: bool = client
+        .query_one(
+            "SELECT enqueued_at IS NOT NULL FROM processing_jobs WHERE id = $1",
+            &[&stranded],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(enqueued, "the sweep's send is recorded");
     assert_eq!(status(&app, exhausted).await, "failed");
     let error: String = client
         .query_one(

@@ -2,11 +2,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use momentarium_shared::{db, http};
 use momentarium_tests::{
-    TestApp, TestDb, admin_client, client, serve, test_config, test_config_with,
+    TestApp, TestDb, admin_client, client, database_url_at, serve, server_addr, test_config,
+    test_config_with,
 };
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
@@ -334,10 +336,89 @@ async fn deleting_a_user_removes_everything_they_own() {
     assert_eq!(bobs, 1, "another user's image was removed");
 }
 
+/// A TCP proxy in front of PostgreSQL that can make its open connections die unnoticed:
+/// after [`cut`](Self::cut), a connection open then is closed the next time its client
+/// sends anything, so the client learns of it only from the query it sends (as after a
+/// failover, a server restart or an idle timeout along the way).
+struct CuttingProxy {
+    addr: std::net::SocketAddr,
+    generation: Arc<AtomicUsize>,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl CuttingProxy {
+    async fn start(upstream: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let generation = Arc::new(AtomicUsize::new(0));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (gen_, acc) = (generation.clone(), accepted.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                acc.fetch_add(1, Ordering::SeqCst);
+                let born = gen_.load(Ordering::SeqCst);
+                let (generation, upstream) = (gen_.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    if let Ok(server) = tokio::net::TcpStream::connect(&upstream).await {
+                        pipe(client, server, born, generation).await;
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            generation,
+            accepted,
+        }
+    }
+
+    fn cut(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+async fn pipe(
+    mut client: tokio::net::TcpStream,
+    mut server: tokio::net::TcpStream,
+    born: usize,
+    generation: Arc<AtomicUsize>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut up, mut down) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
+    loop {
+        tokio::select! {
+            read = client.read(&mut up) => match read {
+                // Cut: drop both sockets instead of forwarding.
+                Ok(n) if n > 0 && generation.load(Ordering::SeqCst) == born => {
+                    if server.write_all(&up[..n]).await.is_err() {
+                        return;
+                    }
+                }
+                _ => return,
+            },
+            read = server.read(&mut down) => match read {
+                Ok(n) if n > 0 => {
+                    if client.write_all(&down[..n]).await.is_err() {
+                        return;
+                    }
+                }
+                _ => return,
+            },
+        }
+    }
+}
+
 #[tokio::test]
-async fn a_dropped_connection_is_retried_once_on_a_fresh_one() {
+async fn a_connection_that_died_unnoticed_is_retried_once_on_a_fresh_one() {
     let db = TestDb::new().await;
-    let pool = db::create_pool(&test_config(&db.url).database).unwrap();
+    let (host, port) = server_addr();
+    let proxy = CuttingProxy::start(format!("{host}:{port}")).await;
+    let url = database_url_at(&db.name, "127.0.0.1", proxy.addr.port());
+    let pool = db::create_pool(&test_config(&url).database).unwrap();
     let first_pid: i32 = pool
         .get()
         .await
@@ -346,14 +427,9 @@ async fn a_dropped_connection_is_retried_once_on_a_fresh_one() {
         .await
         .unwrap()
         .get(0);
-
-    // Kill the pooled connection's backend behind the pool's back.
-    admin_client()
-        .await
-        .execute("SELECT pg_terminate_backend($1)", &[&first_pid])
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(proxy.accepted(), 1);
+    // The pooled connection dies; the pool still holds it as healthy.
+    proxy.cut();
 
     let pid = db::with_client(&pool, |client| async move {
         let row = client.query_one("SELECT pg_backend_pid()", &[]).await?;
@@ -361,7 +437,13 @@ async fn a_dropped_connection_is_retried_once_on_a_fresh_one() {
     })
     .await
     .expect("the query succeeds on a fresh connection");
-    assert_ne!(pid, first_pid);
+
+    assert_ne!(pid, first_pid, "another backend answered");
+    assert_eq!(
+        proxy.accepted(),
+        2,
+        "one fresh connection, made for the retry"
+    );
 }
 
 #[tokio::test]
@@ -466,13 +548,25 @@ async fn the_health_lambda_event_drives_the_router() {
     assert_eq!(body["status"], "ok");
 }
 
-async fn server_offers_tls() -> bool {
-    let row = admin_client()
+/// These tests check our TLS client against the test server, so the server must offer
+/// TLS; a server without it fails them with what to do, rather than passing them unchecked.
+async fn require_a_server_that_offers_tls() {
+    let ssl: String = admin_client()
         .await
         .query_one("SHOW ssl", &[])
         .await
-        .unwrap();
-    row.get::<_, String>(0) == "on"
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        ssl,
+        "on",
+        "PostgreSQL at {} does not offer TLS (`SHOW ssl` is {ssl}), and these tests check our \
+         TLS client against it. Turn it on: Debian's postgresql package does by default \
+         (`ssl = on` with the snakeoil certificate of the ssl-cert package); elsewhere set \
+         `ssl = on`, `ssl_cert_file` and `ssl_key_file` in postgresql.conf and reload, or \
+         point TEST_DATABASE_URL at a server that offers TLS.",
+        momentarium_tests::admin_url()
+    );
 }
 
 async fn connection_is_encrypted(pool: &deadpool_postgres::Pool) -> Result<bool, String> {
@@ -488,12 +582,15 @@ async fn connection_is_encrypted(pool: &deadpool_postgres::Pool) -> Result<bool,
 }
 
 #[tokio::test]
-async fn connections_are_encrypted_whenever_the_server_offers_tls() {
+async fn connections_are_encrypted_when_the_server_offers_tls_unless_sslmode_is_disable() {
     let db = TestDb::new().await;
-    let offered = server_offers_tls().await;
+    require_a_server_that_offers_tls().await;
 
     let pool = db::create_pool(&test_config(&db.url).database).unwrap();
-    assert_eq!(connection_is_encrypted(&pool).await.unwrap(), offered);
+    assert!(
+        connection_is_encrypted(&pool).await.unwrap(),
+        "the default sslmode encrypts"
+    );
 
     let plain =
         db::create_pool(&test_config(&format!("{}?sslmode=disable", db.url)).database).unwrap();
@@ -506,14 +603,9 @@ async fn connections_are_encrypted_whenever_the_server_offers_tls() {
 #[tokio::test]
 async fn a_ca_bundle_that_does_not_vouch_for_the_server_is_refused() {
     let db = TestDb::new().await;
+    require_a_server_that_offers_tls().await;
     // The public roots: they do not sign this server's self-signed certificate.
     let roots = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
-    if !server_offers_tls().await {
-        // A plain-text server has no certificate to verify: the connection stays plain.
-        let pool = db::create_pool(&test_config(&db.url).database).unwrap();
-        assert!(!connection_is_encrypted(&pool).await.unwrap());
-        return;
-    }
     assert!(
         roots.exists(),
         "this test needs Debian's ca-certificates package"

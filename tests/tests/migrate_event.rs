@@ -115,12 +115,29 @@ async fn a_database_that_cannot_be_reached_fails_the_deploy_with_a_reason() {
 }
 
 #[tokio::test]
-async fn deleting_the_stack_leaves_the_schema_and_says_success() {
-    let db = TestDb::empty().await;
+async fn deleting_the_stack_leaves_the_schema_and_its_data_and_says_success() {
+    let db = TestDb::new().await;
+    let client = db.client().await;
+    client
+        .execute("INSERT INTO users (subject) VALUES ('alice')", &[])
+        .await
+        .unwrap();
+    let schema = "SELECT string_agg(table_name || '.' || column_name, ',' ORDER BY table_name, column_name) \
+                  FROM information_schema.columns WHERE table_schema = 'public'";
+    let before: String = client.query_one(schema, &[]).await.unwrap().get(0);
     let app = App::new(test_config(&db.url), db.pool.clone());
     let (url, got) = response_sink().await;
 
     invoke(&app, event(&url, "Delete")).await.unwrap();
 
     assert_eq!(got.lock().unwrap()[0]["Status"], "SUCCESS");
+    let after: String = client.query_one(schema, &[]).await.unwrap().get(0);
+    assert_eq!(after, before, "every table and column is still there");
+    assert!(after.contains("processing_jobs.status"), "{after}");
+    let users: i64 = client
+        .query_one("SELECT count(*) FROM users WHERE subject = 'alice'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(users, 1, "the data outlives the stack");
 }

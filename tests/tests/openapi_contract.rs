@@ -3,8 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use momentarium_tests::TestApp;
+use std::collections::BTreeSet;
+
+use momentarium_shared::queue::{JobMessage, SignedMessage};
+use momentarium_shared::webhook::WebhookSecret;
+use momentarium_tests::gemini::{GeminiServer, Reply};
 use momentarium_tests::photos::{self, Exif};
+use momentarium_tests::{TestApp, WEBHOOK_SECRET};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -329,26 +334,180 @@ async fn health_when_the_database_is_down_matches_the_spec() {
     spec.check("get", "/api/health", 503, &response.json().await.unwrap());
 }
 
-#[test]
-fn every_documented_path_is_a_route_and_the_spec_says_nothing_it_should_not() {
+/// `/a/{id}/b` and `/a/{other_name}/b` are the same route.
+fn route_shape(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') && segment.ends_with('}') {
+                "{}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_a_route_of_the_router_and_every_route_is_documented() {
     let spec = Spec::load();
-    let mut paths: Vec<&str> = spec.0["paths"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec.0["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "put", "post", "delete", "patch", "head", "options"]
+                .contains(&method.as_str())
+            {
+                documented.insert((method.to_uppercase(), route_shape(path)));
+            }
+        }
+    }
+    let served: BTreeSet<(String, String)> = momentarium_shared::http::routes()
+        .iter()
+        .map(|r| (r.method.to_string(), route_shape(r.path)))
         .collect();
-    paths.sort();
-    assert_eq!(
-        paths,
+
+    assert_eq!(documented, served, "openapi.yaml and the router disagree");
+
+    // And the running router answers each one itself, not with its fallbacks.
+    let app = TestApp::spawn().await;
+    for (method, shape) in &documented {
+        let path = shape.replace("{}", &Uuid::new_v4().to_string());
+        let response = app
+            .http
+            .request(method.parse().unwrap(), app.url(&path))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(
+            status != 405 && body["error"]["message"] != "route not found",
+            "{method} {path} is documented but the router answers {status} {body}"
+        );
+    }
+}
+
+async fn deliver(
+    app: &TestApp,
+    spec: &Spec,
+    body: &str,
+    headers: &[(&str, String)],
+) -> (u16, Value) {
+    let mut request = app
+        .http
+        .post(app.url("/api/jobs/process"))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    if status == 503 {
+        assert!(
+            response.headers().contains_key("retry-after"),
+            "a 503 says when to retry"
+        );
+    }
+    let answer: Value = response.json().await.unwrap();
+    spec.check("post", "/api/jobs/process", status, &answer);
+    (status, answer)
+}
+
+fn signed(job: Uuid) -> (String, Vec<(&'static str, String)>) {
+    let secret = WebhookSecret::parse(WEBHOOK_SECRET).unwrap();
+    let message = SignedMessage::new(
+        &secret,
+        &JobMessage::process(job),
+        chrono::Utc::now().timestamp(),
+    );
+    (
+        message.body,
         vec![
-            "/api/galleries",
-            "/api/galleries/process",
-            "/api/galleries/{galleryId}",
-            "/api/health",
-            "/api/jobs/process",
-            "/api/jobs/{jobId}/status",
-            "/api/uploads/generate-urls",
-        ]
+            ("webhook-id", message.headers.id),
+            ("webhook-timestamp", message.headers.timestamp),
+            ("webhook-signature", message.headers.signature),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn job_delivery_responses_match_the_documented_schemas() {
+    let spec = Spec::load();
+    let gemini = GeminiServer::start(vec![
+        Reply::Error(503, "UNAVAILABLE", vec![]),
+        Reply::answer(json!({
+            "albums": [{"title": "All", "description": "", "cover": 1, "photos": [1]}],
+            "photos": []
+        })),
+    ])
+    .await;
+    let app = TestApp::spawn_with_gemini(&gemini, &[("GEMINI_MAX_ATTEMPTS", "1")]).await;
+    let token = app.token("alice");
+    let mut jobs = Vec::new();
+    for colour in [[3, 4, 5], [200, 10, 10]] {
+        let ids = app
+            .upload_photos(
+                &token,
+                &[(
+                    "a.jpg",
+                    "image/jpeg",
+                    photos::jpeg(12, 9, colour, &Exif::default()),
+                )],
+            )
+            .await;
+        jobs.push(app.process_job_id(&token, &ids).await);
+    }
+
+    let (body, headers) = signed(jobs[0]);
+    let (status, answer) = deliver(&app, &spec, &body, &headers).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (503, &json!("retry_later"))
+    );
+    let (status, answer) = deliver(&app, &spec, &body, &headers).await;
+    assert_eq!((status, &answer["status"]), (200, &json!("completed")));
+    let (status, _) = deliver(&app, &spec, &body, &headers).await;
+    assert_eq!(status, 200, "already completed");
+
+    // A live claim by another worker: 202.
+    let claim = momentarium_shared::repo::jobs::claim(
+        &app.db.client().await,
+        jobs[1],
+        "another-worker",
+        std::time::Duration::from_secs(600),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        claim,
+        momentarium_shared::repo::jobs::Claim::Claimed(_)
+    ));
+    let (body, headers) = signed(jobs[1]);
+    let (status, answer) = deliver(&app, &spec, &body, &headers).await;
+    assert_eq!((status, &answer["status"]), (202, &json!("processing")));
+
+    let (body, headers) = signed(Uuid::new_v4());
+    let (status, _) = deliver(&app, &spec, &body, &headers).await;
+    assert_eq!(status, 404, "an unknown job");
+
+    let secret = WebhookSecret::parse(WEBHOOK_SECRET).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let bad = r#"{"type":"gallery.delete","jobId":"x"}"#;
+    let bad_headers = vec![
+        ("webhook-id", "msg_x".to_string()),
+        ("webhook-timestamp", now.to_string()),
+        (
+            "webhook-signature",
+            secret.sign("msg_x", now, bad.as_bytes()),
+        ),
+    ];
+    let (status, _) = deliver(&app, &spec, bad, &bad_headers).await;
+    assert_eq!(status, 400, "a signed body that is not a job message");
+
+    let (status, answer) = deliver(&app, &spec, &body, &[]).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (401, &json!("invalid_signature"))
     );
 }

@@ -11,6 +11,16 @@ pub fn bin() -> Command {
 
 /// Runs the binary with a database URL and a data directory, returning its output.
 pub fn run(database_url: &str, data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    command(database_url, data_dir, args, env).output().unwrap()
+}
+
+/// The command [`run`] runs, to spawn it instead.
+pub fn command(
+    database_url: &str,
+    data_dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Command {
     let mut cmd = bin();
     cmd.args(args)
         .env("DATABASE_URL", database_url)
@@ -21,7 +31,7 @@ pub fn run(database_url: &str, data_dir: &Path, args: &[&str], env: &[(&str, &st
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap()
+    cmd
 }
 
 /// Writes a folder like the fixtures: a garden outing (Berlin, May), a coast outing

@@ -10,10 +10,11 @@ pub mod webhook;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::StatusCode;
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
 use crate::error::ApiError;
 
@@ -28,21 +29,62 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 pub const MAX_HEADERS: usize = 100;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
+/// One route: its method and path (axum's syntax), and the handler that serves it.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    fn get<H, T>(path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            method: Method::GET,
+            path,
+            handler: get(handler),
+        }
+    }
+
+    fn post<H, T>(path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            method: Method::POST,
+            path,
+            handler: post(handler),
+        }
+    }
+}
+
+/// Every route Momentarium serves, one method each: the router is built from this list,
+/// and the contract test compares it with `openapi.yaml`.
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/api/health", health::get_health),
+        Route::post("/api/uploads/generate-urls", api::generate_upload_urls),
+        Route::post("/api/galleries/process", api::process_gallery),
+        Route::get("/api/galleries", api::list_galleries),
+        Route::get("/api/galleries/{gallery_id}", api::get_gallery),
+        Route::get("/api/jobs/{job_id}/status", api::job_status),
+        Route::post("/api/jobs/process", webhook::process_delivery),
+    ]
+}
+
 /// Every route Momentarium serves. A Lambda binary serves this router too: API Gateway
 /// sends it only its own route, so one router per process costs nothing and keeps one
 /// code path.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/health", get(health::get_health))
-        .route(
-            "/api/uploads/generate-urls",
-            post(api::generate_upload_urls),
-        )
-        .route("/api/galleries/process", post(api::process_gallery))
-        .route("/api/galleries", get(api::list_galleries))
-        .route("/api/galleries/{gallery_id}", get(api::get_gallery))
-        .route("/api/jobs/{job_id}/status", get(api::job_status))
-        .route("/api/jobs/process", post(webhook::process_delivery))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.handler)
+        })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
