@@ -4,7 +4,12 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use serde_json::{Value, json};
+use momentarium_shared::contract::{
+    ErrorBody, FileRequest, UploadRequest, UploadResponse, UploadTicket,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 #[derive(Clone)]
 pub struct ApiClient {
@@ -42,33 +47,37 @@ impl ApiClient {
         }
     }
 
-    async fn read(response: reqwest::Response) -> anyhow::Result<Value> {
+    /// Reads a contract body, or the contract's error shape as an [`ApiFailure`].
+    async fn read<T: DeserializeOwned>(response: reqwest::Response) -> anyhow::Result<T> {
         let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let bytes = response.bytes().await.context("reading the answer")?;
         if status >= 400 {
-            return Err(ApiFailure {
-                status,
-                code: body["error"]["code"]
-                    .as_str()
-                    .unwrap_or("unknown")
-                    .to_string(),
-                message: body["error"]["message"]
-                    .as_str()
-                    .unwrap_or("the server gave no reason")
-                    .to_string(),
-                details: body["error"]["details"].clone(),
-            }
-            .into());
+            let failure = match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(body) => ApiFailure {
+                    status,
+                    code: body.error.code,
+                    message: body.error.message,
+                    details: body.error.details.unwrap_or(Value::Null),
+                },
+                Err(_) => ApiFailure {
+                    status,
+                    code: "unknown".into(),
+                    message: "the server gave no reason".into(),
+                    details: Value::Null,
+                },
+            };
+            return Err(failure.into());
         }
-        Ok(body)
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("the answer (HTTP {status}) is not the documented shape"))
     }
 
-    pub async fn post(
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
-        body: &Value,
+        body: &B,
         idempotency_key: Option<&str>,
-    ) -> anyhow::Result<Value> {
+    ) -> anyhow::Result<T> {
         let mut request = self
             .http
             .post(format!("{}{path}", self.base))
@@ -84,7 +93,7 @@ impl ApiClient {
         Self::read(response).await
     }
 
-    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -96,19 +105,12 @@ impl ApiClient {
     }
 
     /// PUTs bytes to a presigned upload with exactly the headers it was signed for.
-    pub async fn put(&self, ticket: &Value, bytes: Vec<u8>) -> anyhow::Result<()> {
-        let url = ticket["url"]
-            .as_str()
-            .context("upload ticket without url")?;
-        let mut request = self.http.put(url).timeout(Duration::from_secs(300));
-        if let Some(headers) = ticket["headers"].as_object() {
-            for (name, value) in headers {
-                // reqwest sets Content-Length from the body itself.
-                if name != "content-length"
-                    && let Some(v) = value.as_str()
-                {
-                    request = request.header(name.as_str(), v);
-                }
+    pub async fn put(&self, ticket: &UploadTicket, bytes: Vec<u8>) -> anyhow::Result<()> {
+        let mut request = self.http.put(&ticket.url).timeout(Duration::from_secs(300));
+        for (name, value) in &ticket.headers {
+            // reqwest sets Content-Length from the body itself.
+            if name != "content-length" {
+                request = request.header(name.as_str(), value.as_str());
             }
         }
         let response = request
@@ -135,14 +137,20 @@ impl ApiClient {
     pub async fn generate_urls(
         &self,
         files: &[(String, &'static str, u64)],
-    ) -> anyhow::Result<Vec<Value>> {
-        let files: Vec<Value> = files
-            .iter()
-            .map(|(name, ct, size)| json!({"filename": name, "contentType": ct, "size": size}))
-            .collect();
-        let body = self
-            .post("/api/uploads/generate-urls", &json!({"files": files}), None)
+    ) -> anyhow::Result<Vec<UploadTicket>> {
+        let request = UploadRequest {
+            files: files
+                .iter()
+                .map(|(name, ct, size)| FileRequest {
+                    filename: name.clone(),
+                    content_type: ct.to_string(),
+                    size: i64::try_from(*size).unwrap_or(i64::MAX),
+                })
+                .collect(),
+        };
+        let body: UploadResponse = self
+            .post("/api/uploads/generate-urls", &request, None)
             .await?;
-        Ok(body["uploads"].as_array().cloned().unwrap_or_default())
+        Ok(body.uploads)
     }
 }

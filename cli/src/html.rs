@@ -6,8 +6,8 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use momentarium_shared::prepare::prepare;
-use serde_json::Value;
+use momentarium_shared::contract::GalleryImage;
+use momentarium_shared::domain::prepare::prepare;
 
 use crate::organize::{BatchResult, LocalPhoto, Skipped, albums_in_order};
 
@@ -44,8 +44,9 @@ fn href_path(path: &str) -> String {
 
 fn thumbnail(photo: &LocalPhoto) -> Option<String> {
     let bytes = std::fs::read(&photo.path).ok()?;
-    let orientation = momentarium_shared::inspect::read_exif(&bytes[..bytes.len().min(256 * 1024)])
-        .and_then(|e| e.orientation);
+    let orientation =
+        momentarium_shared::domain::inspect::read_exif(&bytes[..bytes.len().min(256 * 1024)])
+            .and_then(|e| e.orientation);
     let small = prepare(&bytes, photo.content_type, orientation, THUMB_EDGE).ok()?;
     Some(format!(
         "data:{};base64,{}",
@@ -93,8 +94,8 @@ fn link_for(photo: &LocalPhoto, folder: &Path, out: &Path) -> String {
 }
 
 /// When the photo was taken, as the photographer's clock showed it.
-fn when(image: &Value, photo: &LocalPhoto) -> Option<String> {
-    let t = chrono::DateTime::parse_from_rfc3339(image["takenAt"].as_str()?).ok()?;
+fn when(image: &GalleryImage, photo: &LocalPhoto) -> Option<String> {
+    let t = image.taken_at?;
     Some(
         match photo
             .offset_minutes
@@ -132,10 +133,12 @@ pub fn render(
     let mut body = String::new();
     for ordered in &albums {
         let (r, album) = (ordered.result, ordered.album);
-        let by_gemini = r.status["organizer"].as_str() == Some("gemini");
+        let by_gemini = r.status.organizer.as_deref() == Some("gemini");
         {
-            let images = album["images"].as_array().cloned().unwrap_or_default();
-            let cover = album["coverImageId"].as_str().and_then(|id| thumbs.get(id));
+            let images = &album.images;
+            let cover = album
+                .cover_image_id
+                .and_then(|id| thumbs.get(&id.to_string()));
             let _ = write!(
                 body,
                 r#"<section class="album"><header>{cover}<div><h2>{title}</h2><p class="desc">{desc}</p><p class="meta">{n} photo{s}{by}</p></div></header><div class="grid">"#,
@@ -143,7 +146,7 @@ pub fn render(
                     .map(|c| format!(r#"<img class="cover" src="{c}" alt="">"#))
                     .unwrap_or_default(),
                 title = escape(&ordered.title),
-                desc = escape(album["description"].as_str().unwrap_or("")),
+                desc = escape(&album.description),
                 n = images.len(),
                 s = if images.len() == 1 { "" } else { "s" },
                 by = if by_gemini {
@@ -152,20 +155,18 @@ pub fn render(
                     ""
                 },
             );
-            for image in &images {
-                let id = image["imageId"].as_str().unwrap_or("");
-                let Some(photo) = r.photos.get(id) else {
+            for image in images {
+                let id = image.image_id.to_string();
+                let Some(photo) = r.photos.get(&id) else {
                     continue;
                 };
-                let caption = image["caption"].as_str().unwrap_or("");
-                let tags: Vec<String> = image["tags"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|t| t.as_str())
+                let caption = image.caption.as_deref().unwrap_or("");
+                let tags: Vec<String> = image
+                    .tags
+                    .iter()
                     .map(|t| format!("<span>{}</span>", escape(t)))
                     .collect();
-                let src = thumbs.get(id).cloned().unwrap_or_default();
+                let src = thumbs.get(&id).cloned().unwrap_or_default();
                 let _ = write!(
                     body,
                     r#"<figure><a href="{href}" title="{name}"><img loading="lazy" src="{src}" alt="{alt}"></a><figcaption>{cap}<small>{name}{when}</small>{tags}</figcaption></figure>"#,

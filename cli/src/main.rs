@@ -8,12 +8,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use momentarium_shared::config::{LogFormat, TelemetryConfig};
-use momentarium_shared::identity::issue_dev_token;
+use momentarium_shared::http::identity::issue_dev_token;
 use momentarium_shared::telemetry;
 use secrecy::SecretString;
 
 mod client;
-mod dispatcher;
 mod html;
 mod local_db;
 mod organize;
@@ -127,8 +126,8 @@ async fn main() -> anyhow::Result<()> {
                 "DATABASE_URL" => Some(database.url.clone()),
                 other => std::env::var(other).ok(),
             })?;
-            let pool = momentarium_shared::db::create_pool(&config.database)?;
-            let report = momentarium_shared::db::migrate(&pool).await?;
+            let pool = momentarium_shared::adapter::postgres::create_pool(&config.database)?;
+            let report = momentarium_shared::adapter::postgres::migrate(&pool).await?;
             tracing::info!(applied = ?report.applied, "migrations done");
             Ok(())
         }
@@ -144,7 +143,7 @@ async fn main() -> anyhow::Result<()> {
                 api = %stack.base_url,
                 database = %stack.database,
                 storage = %stack.storage,
-                organiser = if stack.app.gemini.is_some() { "gemini" } else { "offline (set GEMINI_API_KEY for Gemini)" },
+                organiser = if stack.app.model.is_some() { "gemini" } else { "offline (set GEMINI_API_KEY for Gemini)" },
                 "momentarium is serving; get a token with `momentarium token <name>`"
             );
             let _ = tokio::signal::ctrl_c().await;
@@ -153,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { folder } => {
-            momentarium_shared::sample::demo_folder(&folder)
+            momentarium_local::sample::demo_folder(&folder)
                 .with_context(|| format!("writing sample photos to {}", folder.display()))?;
             #[allow(clippy::print_stdout)]
             {

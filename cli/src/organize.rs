@@ -9,11 +9,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use momentarium_shared::contract::{
+    Album, Gallery, JobStatusBody, ProcessAccepted, ProcessRequest,
+};
 use momentarium_shared::domain::ContentType;
-use momentarium_shared::inspect::{read_exif, sniff};
-use momentarium_shared::plan::{PhotoFacts, outings};
+use momentarium_shared::domain::JobStatus;
+use momentarium_shared::domain::inspect::{read_exif, sniff};
+use momentarium_shared::domain::plan::{PhotoFacts, outings};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::client::{ApiClient, ApiFailure};
@@ -318,10 +321,7 @@ async fn upload(
                         let bytes = tokio::fs::read(&photo.path).await?;
                         client.put(&ticket, bytes).await?;
                         bar.inc(photo.size);
-                        Ok((
-                            photo.sha256.clone(),
-                            ticket["imageId"].as_str().unwrap_or_default().to_string(),
-                        ))
+                        Ok((photo.sha256.clone(), ticket.image_id.to_string()))
                     }
                 })
                 .buffer_unordered(UPLOAD_CONCURRENCY)
@@ -338,8 +338,8 @@ async fn upload(
 
 /// The result of one batch.
 pub struct BatchResult {
-    pub gallery: Value,
-    pub status: Value,
+    pub gallery: Gallery,
+    pub status: JobStatusBody,
     /// Image id → the local photo it came from.
     pub photos: HashMap<String, LocalPhoto>,
     /// Image id → file name.
@@ -366,15 +366,25 @@ async fn process(
         "organize-{}",
         &hex(&Sha256::digest(sorted.join(",").as_bytes()))[..40]
     );
-    let accepted = client
-        .post(
-            "/api/galleries/process",
-            &json!({"imageIds": ids}),
-            Some(&key),
-        )
+    let request = ProcessRequest {
+        image_ids: ids
+            .iter()
+            .filter_map(|id| uuid::Uuid::parse_str(id).ok())
+            .collect(),
+    };
+    let accepted: ProcessAccepted = client
+        .post("/api/galleries/process", &request, Some(&key))
         .await?;
-    let job = accepted["jobId"].as_str().context("no jobId")?.to_string();
-    poll(client, &job, batch, known, progress, quiet, label).await
+    poll(
+        client,
+        accepted.job_id,
+        batch,
+        known,
+        progress,
+        quiet,
+        label,
+    )
+    .await
 }
 
 /// Photos the server rejected at upload, with the reasons it gave (a 422
@@ -388,7 +398,7 @@ fn rejected_in(failure: &ApiFailure) -> Vec<(String, String)> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(Value::as_str)
+        .filter_map(serde_json::Value::as_str)
         .map(|id| {
             let reason = reasons
                 .into_iter()
@@ -403,7 +413,7 @@ fn rejected_in(failure: &ApiFailure) -> Vec<(String, String)> {
 
 async fn poll(
     client: &ApiClient,
-    job: &str,
+    job: uuid::Uuid,
     batch: &[LocalPhoto],
     known: &HashMap<String, String>,
     progress: &MultiProgress,
@@ -413,24 +423,24 @@ async fn poll(
     let spinner = bar(progress, 0, "  {spinner} organising {msg} {elapsed}", quiet);
     spinner.set_message(label.to_string());
     let status = loop {
-        let status = client.get(&format!("/api/jobs/{job}/status")).await?;
-        match status["status"].as_str() {
-            Some("completed") => break status,
-            Some("failed") => bail!(
+        let status: JobStatusBody = client.get(&format!("/api/jobs/{job}/status")).await?;
+        match status.status {
+            JobStatus::Completed => break status,
+            JobStatus::Failed => bail!(
                 "organising failed: {}",
-                status["error"].as_str().unwrap_or("no reason given")
+                status.error.as_deref().unwrap_or("no reason given")
             ),
-            Some("cancelled") => bail!("the job was cancelled"),
-            Some(s) => spinner.set_message(format!("{label} ({s})")),
-            None => bail!("the status answer had no status"),
+            JobStatus::Cancelled => bail!("the job was cancelled"),
+            other => spinner.set_message(format!("{label} ({})", other.as_str())),
         }
         tokio::time::sleep(Duration::from_millis(400)).await;
     };
     spinner.finish_and_clear();
-    let gallery = client
+    let gallery: Gallery = client
         .get(
-            status["resultUrl"]
-                .as_str()
+            status
+                .result_url
+                .as_deref()
                 .context("a completed job without resultUrl")?,
         )
         .await?;
@@ -588,7 +598,7 @@ pub async fn organize(
 /// One album of the run, wherever its batch was.
 pub struct OrderedAlbum<'a> {
     pub result: &'a BatchResult,
-    pub album: &'a Value,
+    pub album: &'a Album,
     /// The title shown: an outing cut across batches gets ", part 2", ", part 3" on its
     /// later parts, so its parts read as one.
     pub title: String,
@@ -597,28 +607,20 @@ pub struct OrderedAlbum<'a> {
 /// Every album of every batch, in time order (by each album's first photo; albums with
 /// no time last), as one list.
 pub fn albums_in_order(results: &[BatchResult]) -> Vec<OrderedAlbum<'_>> {
-    let first_time = |album: &Value| {
-        album["images"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i["takenAt"].as_str())
-            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .min()
-    };
-    let mut albums: Vec<(
-        Option<chrono::DateTime<chrono::FixedOffset>>,
+    let first_time = |album: &Album| album.images.iter().filter_map(|i| i.taken_at).min();
+    type Entry<'a> = (
+        Option<chrono::DateTime<chrono::Utc>>,
         usize,
-        &BatchResult,
-        &Value,
-    )> = results
+        &'a BatchResult,
+        &'a Album,
+    );
+    let mut albums: Vec<Entry<'_>> = results
         .iter()
         .enumerate()
         .flat_map(|(batch, r)| {
-            r.gallery["albums"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            r.gallery
+                .albums
+                .iter()
                 .map(move |album| (first_time(album), batch, r, album))
         })
         .collect();
@@ -628,7 +630,7 @@ pub fn albums_in_order(results: &[BatchResult]) -> Vec<OrderedAlbum<'_>> {
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => a.1.cmp(&b.1),
     });
-    let title_of = |album: &Value| album["title"].as_str().unwrap_or("Untitled").to_string();
+    let title_of = |album: &Album| album.title.clone();
     let mut batches_per_title: HashMap<String, Vec<usize>> = HashMap::new();
     for (_, batch, _, album) in &albums {
         let seen = batches_per_title.entry(title_of(album)).or_default();
@@ -707,8 +709,8 @@ fn print_summary(
     let mut said = Vec::new();
     for r in results {
         let line = match (
-            r.status["organizer"].as_str(),
-            r.status["fallbackReason"].as_str(),
+            r.status.organizer.as_deref(),
+            r.status.fallback_reason.as_deref(),
         ) {
             (Some("gemini"), _) => "Albums by Gemini.".to_string(),
             (_, Some(why)) => format!("Albums by the offline organiser, because {why}."),
@@ -722,22 +724,21 @@ fn print_summary(
     }
     for ordered in &albums {
         let album = ordered.album;
-        let n = album["images"].as_array().map_or(0, Vec::len);
+        let n = album.images.len();
         println!();
         println!(
             "  {bold}{}{reset} — {n} photo{}",
             ordered.title,
             if n == 1 { "" } else { "s" }
         );
-        if let Some(d) = album["description"].as_str().filter(|d| !d.is_empty()) {
+        if let Some(d) = Some(album.description.as_str()).filter(|d| !d.is_empty()) {
             println!("    {d}");
         }
-        let files: Vec<&str> = album["images"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i["imageId"].as_str())
-            .filter_map(|id| ordered.result.names.get(id).map(String::as_str))
+        let files: Vec<&str> = album
+            .images
+            .iter()
+            .filter_map(|i| ordered.result.names.get(&i.image_id.to_string()))
+            .map(String::as_str)
             .collect();
         println!("    {dim}{}{reset}", shortened(&files, NAMES_SHOWN));
     }

@@ -8,19 +8,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use momentarium_local::http as local_http;
+use momentarium_local::s3::LocalS3;
+use momentarium_shared::adapter::postgres as db;
+use momentarium_shared::adapter::queue::{JobQueue, SqsQueue};
+use momentarium_shared::adapter::s3::S3Store;
 use momentarium_shared::config::Config;
-use momentarium_shared::local_http;
-use momentarium_shared::local_s3::LocalS3;
-use momentarium_shared::queue::{JobQueue, SqsQueue};
-use momentarium_shared::storage::S3Store;
-use momentarium_shared::usecase::sweep::sweep_jobs;
-use momentarium_shared::{App, db, http};
+use momentarium_shared::usecase::sweep_jobs::sweep_jobs;
+use momentarium_shared::{App, http};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::dispatcher::LocalDispatcher;
 use crate::local_db::{self, Database};
 use crate::state::Secrets;
+use momentarium_local::dispatcher::LocalDispatcher;
 
 pub const LOCAL_BUCKET: &str = "momentarium";
 

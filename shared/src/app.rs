@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use deadpool_postgres::Pool;
 
+use crate::adapter::gemini::{GeminiClient, GeminiOrganiser};
+use crate::adapter::queue::{JobQueue, SqsQueue};
+use crate::adapter::s3::S3Store;
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::gemini::GeminiClient;
-use crate::queue::{JobQueue, SqsQueue};
-use crate::storage::S3Store;
+use crate::domain::organiser::{Offline, Organiser, WithFallback};
+use crate::http::error::ApiError;
 
 #[derive(Clone)]
 pub struct App {
@@ -16,20 +17,37 @@ pub struct App {
     pub pool: Pool,
     pub storage: Option<S3Store>,
     pub queue: Option<Arc<dyn JobQueue>>,
-    /// The vision model; `None` without an API key (the offline organiser is used).
-    pub gemini: Option<Arc<GeminiClient>>,
+    /// What turns a batch into albums: Gemini with the offline organiser behind it when a
+    /// key is set, the offline organiser alone otherwise.
+    pub organiser: Arc<dyn Organiser>,
+    /// The model behind the organiser, when there is one.
+    pub model: Option<String>,
 }
 
 impl App {
     pub fn new(config: Config, pool: Pool) -> Self {
         let gemini = GeminiClient::from_config(&config.gemini).map(Arc::new);
+        let model = gemini.as_ref().map(|g| g.model().to_string());
+        let organiser: Arc<dyn Organiser> = match gemini {
+            Some(client) => Arc::new(WithFallback {
+                primary: Arc::new(GeminiOrganiser { client }),
+            }),
+            None => Arc::new(Offline),
+        };
         Self {
             config: Arc::new(config),
             pool,
             storage: None,
             queue: None,
-            gemini,
+            organiser,
+            model,
         }
+    }
+
+    /// Replaces the organiser (a test's, or another provider's).
+    pub fn with_organiser(mut self, organiser: Arc<dyn Organiser>) -> Self {
+        self.organiser = organiser;
+        self
     }
 
     pub fn with_storage(mut self, storage: S3Store) -> Self {
@@ -44,7 +62,7 @@ impl App {
 
     /// Production wiring: the pool, and S3 and SQS clients for what is configured.
     pub async fn from_config(config: Config) -> anyhow::Result<Self> {
-        let pool = crate::db::create_pool(&config.database)?;
+        let pool = crate::adapter::postgres::create_pool(&config.database)?;
         let storage = match &config.storage {
             Some(storage) => Some(S3Store::connect(storage).await),
             None => None,

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::adapter::standard_webhooks::WebhookSecret;
 use crate::domain::ContentType;
-use crate::webhook::WebhookSecret;
 
 /// What went wrong while reading the configuration. Always names the variable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

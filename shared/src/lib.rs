@@ -1,40 +1,31 @@
-//! Momentarium's core crate.
+//! Momentarium's core crate, laid out so the tree tells the architecture:
 //!
-//! Every Lambda binary under `functions/`, the local `momentarium` command and the test
-//! suites use this crate, so all of them run the same code: configuration, telemetry,
-//! the database pool and migrations, the HTTP error type and the route handlers.
+//! - [`domain`]: types and pure rules (ids, content types, upload inspection, the album
+//!   plan and its repair, photo preparation), no I/O;
+//! - [`usecase`]: one module per thing the system decides (`issue_upload_urls`,
+//!   `record_upload`, `request_processing`, `run_job`, …), given an [`App`];
+//! - [`repo`]: all SQL; [`adapter`]: every outside system (PostgreSQL, S3, SQS, Gemini,
+//!   Standard Webhooks, QStash) behind a small type or trait;
+//! - [`http`]: the routes, one module per resource, the error type and the extractors;
+//!   [`lambda`]: the Lambda event shapes (S3, SQS, the process-job function).
+//!
+//! Every Lambda binary under `functions/`, the local `momentarium` command (with the
+//! stand-ins of `momentarium-local`) and the test suites run this same code.
 
+pub mod adapter;
 pub mod app;
 pub mod config;
-pub mod db;
-mod db_tls;
+pub mod contract;
 pub mod domain;
-pub mod error;
-pub mod gemini;
-pub mod health;
 pub mod http;
-pub mod identity;
-pub mod inspect;
 pub mod lambda;
-#[cfg(feature = "local")]
-pub mod local_http;
-#[cfg(feature = "local")]
-pub mod local_s3;
-pub mod plan;
-pub mod prepare;
-pub mod qstash;
-pub mod queue;
 pub mod repo;
-#[cfg(feature = "local")]
-pub mod sample;
-pub mod storage;
 pub mod telemetry;
 pub mod usecase;
-pub mod webhook;
 
 pub use app::App;
 pub use config::Config;
-pub use error::ApiError;
+pub use http::error::ApiError;
 
 /// The version reported by `/api/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

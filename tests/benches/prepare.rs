@@ -16,8 +16,8 @@ use std::time::Instant;
 
 use image::ImageFormat;
 use momentarium_shared::domain::ContentType;
-use momentarium_shared::inspect::read_exif;
-use momentarium_shared::prepare::{JpegDecode, MAX_EDGE, QUALITY, prepare, prepare_with};
+use momentarium_shared::domain::inspect::read_exif;
+use momentarium_shared::domain::prepare::{JpegDecode, MAX_EDGE, QUALITY, prepare, prepare_with};
 
 const ROUNDS: usize = 5;
 

@@ -1,6 +1,8 @@
 //! Writes a folder of generated phone photos for benchmarks: `count` JPEGs of `width`×
 //! `height` with EXIF times, UTC offsets and GPS, in outings of 5–60 photos spread over a
-//! year and a dozen places, some in subfolders, a few without EXIF.
+//! year and a dozen places, in subfolders, a few without EXIF. The pixels carry sensor-like
+//! noise, so the files weigh what phone photos of that size weigh, not a smooth
+//! gradient's few kilobytes.
 //!
 //! cargo run --release -p momentarium-tests --example photo_folder -- DIR COUNT [WIDTH HEIGHT]
 
@@ -77,7 +79,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             };
             let tint = [next(256) as u8, next(256) as u8, next(256) as u8];
-            let bytes = photos::jpeg(width, height, tint, &exif);
+            let mut image = photos::picture(width, height, tint);
+            for pixel in image.pixels_mut() {
+                let n = next(48) as u8;
+                for c in &mut pixel.0 {
+                    *c = c.saturating_add(n).saturating_sub(24);
+                }
+            }
+            let bytes = photos::jpeg_of(&image, &exif);
             std::fs::write(sub.join(format!("IMG_{written:05}.JPG")), bytes)?;
             written += 1;
         }

@@ -13,7 +13,7 @@
 
 pub mod gemini;
 /// Sample photos (shared with `momentarium demo`).
-pub use momentarium_shared::sample as photos;
+pub use momentarium_local::sample as photos;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -25,15 +25,16 @@ use std::sync::Arc;
 use aws_lambda_events::event::s3::S3Event;
 use deadpool_postgres::Pool;
 use lambda_runtime::LambdaEvent;
+use momentarium_local::s3::LocalS3;
 use momentarium_shared::App;
+use momentarium_shared::adapter::postgres as db;
+use momentarium_shared::adapter::queue::{JobQueue, SqsQueue};
+use momentarium_shared::adapter::s3::S3Store;
+use momentarium_shared::adapter::standard_webhooks::WebhookSecret;
 use momentarium_shared::config::Config;
-use momentarium_shared::identity::issue_dev_token;
+use momentarium_shared::http;
+use momentarium_shared::http::identity::issue_dev_token;
 use momentarium_shared::lambda::{S3Summary, handle_s3_event};
-use momentarium_shared::local_s3::LocalS3;
-use momentarium_shared::queue::{JobQueue, SqsQueue};
-use momentarium_shared::storage::S3Store;
-use momentarium_shared::webhook::WebhookSecret;
-use momentarium_shared::{db, http};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -730,7 +731,7 @@ pub fn client() -> reqwest::Client {
 pub async fn serve(state: App) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(momentarium_shared::local_http::serve(
+    tokio::spawn(momentarium_local::http::serve(
         listener,
         http::router(state),
         std::future::pending(),

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use lambda_runtime::LambdaEvent;
+use momentarium_shared::adapter::queue::JobMessage;
+use momentarium_shared::adapter::standard_webhooks::{SignedHeaders, WebhookSecret, verify};
 use momentarium_shared::lambda::handle_process_job_event;
-use momentarium_shared::queue::JobMessage;
-use momentarium_shared::webhook::{SignedHeaders, WebhookSecret, verify};
 use momentarium_tests::gemini::{GeminiServer, Reply};
 use momentarium_tests::photos::{self, Exif};
 use momentarium_tests::{TestApp, WEBHOOK_SECRET};

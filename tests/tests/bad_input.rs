@@ -138,7 +138,7 @@ fn get(
 async fn identity_problems_are_401s_on_every_user_route() {
     let app = TestApp::spawn().await;
     let good = app.token("alice");
-    let forged = momentarium_shared::identity::issue_dev_token(
+    let forged = momentarium_shared::http::identity::issue_dev_token(
         &SecretString::from("not-the-server-secret"),
         "alice",
         Duration::from_secs(3600),

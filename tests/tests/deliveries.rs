@@ -4,9 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use momentarium_shared::queue::{JobMessage, SignedMessage};
-use momentarium_shared::usecase::sweep::sweep_jobs;
-use momentarium_shared::webhook::WebhookSecret;
+use momentarium_shared::adapter::queue::{JobMessage, SignedMessage};
+use momentarium_shared::adapter::standard_webhooks::WebhookSecret;
+use momentarium_shared::usecase::sweep_jobs::sweep_jobs;
 use momentarium_tests::gemini::{GeminiServer, Reply};
 use momentarium_tests::photos::{self, Exif};
 use momentarium_tests::{TestApp, TestSqs, WEBHOOK_SECRET, events_dir, python};

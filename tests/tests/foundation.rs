@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use momentarium_shared::{db, http};
+use momentarium_shared::adapter::postgres as db;
+use momentarium_shared::http;
 use momentarium_tests::{
     TestApp, TestDb, admin_client, client, database_url_at, serve, server_addr, test_config,
     test_config_with,

@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::State;
+use momentarium_shared::App;
+use momentarium_shared::adapter::postgres as db;
 use momentarium_shared::lambda::handle_migration_event;
-use momentarium_shared::{App, db};
 use momentarium_tests::{TestDb, events_dir, test_config};
 use serde_json::{Value, json};
 

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use momentarium_shared::db;
+use momentarium_shared::adapter::postgres as db;
 use momentarium_shared::domain::ImageKey;
 use momentarium_shared::lambda::S3Summary;
 use momentarium_tests::photos::{self, Exif};

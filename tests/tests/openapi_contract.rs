@@ -5,8 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use momentarium_shared::queue::{JobMessage, SignedMessage};
-use momentarium_shared::webhook::WebhookSecret;
+use momentarium_shared::adapter::queue::{JobMessage, SignedMessage};
+use momentarium_shared::adapter::standard_webhooks::WebhookSecret;
 use momentarium_tests::gemini::{GeminiServer, Reply};
 use momentarium_tests::photos::{self, Exif};
 use momentarium_tests::{TestApp, WEBHOOK_SECRET};
@@ -321,7 +321,7 @@ async fn health_when_the_database_is_down_matches_the_spec() {
         .unwrap()
         .port();
     let config = momentarium_tests::test_config(&format!("postgres://postgres@127.0.0.1:{port}/x"));
-    let pool = momentarium_shared::db::create_pool(&config.database).unwrap();
+    let pool = momentarium_shared::adapter::postgres::create_pool(&config.database).unwrap();
     let addr = momentarium_tests::serve(momentarium_shared::App::new(config, pool)).await;
 
     let response = momentarium_tests::client()

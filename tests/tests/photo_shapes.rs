@@ -7,8 +7,8 @@
 #![allow(clippy::unwrap_used)]
 
 use momentarium_shared::domain::ContentType;
-use momentarium_shared::inspect::{Structure, jpeg_structure};
-use momentarium_shared::prepare::{MAX_EDGE, prepare};
+use momentarium_shared::domain::inspect::{Structure, jpeg_structure};
+use momentarium_shared::domain::prepare::{MAX_EDGE, prepare};
 use momentarium_tests::TestApp;
 use momentarium_tests::photos::{self, Exif};
 use serde_json::Value;

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use momentarium_shared::usecase::process_job::{Delivery, ProcessOutcome, process_job};
+use momentarium_shared::usecase::run_job::{Delivery, ProcessOutcome, run_job};
 use momentarium_tests::gemini::{GeminiServer, Reply};
 use momentarium_tests::photos::{self, Exif};
 use momentarium_tests::{CapturedLogs, TestApp};
@@ -81,7 +81,7 @@ async fn pending_job_of_size(
 }
 
 async fn deliver(app: &TestApp, job: Uuid) -> ProcessOutcome {
-    process_job(
+    run_job(
         &app.app,
         job,
         Delivery {
@@ -399,7 +399,7 @@ async fn a_hang_past_the_timeout_gives_the_job_back_then_the_last_delivery_falls
         deadline: Instant::now() + Duration::from_secs(30),
     };
 
-    let first = process_job(&app.app, job, delivery()).await;
+    let first = run_job(&app.app, job, delivery()).await;
 
     let retry = first.expect_err("the first delivery asks to be redelivered");
     assert!(
@@ -411,7 +411,7 @@ async fn a_hang_past_the_timeout_gives_the_job_back_then_the_last_delivery_falls
     assert_eq!(row["status"], "pending", "not stuck in processing: {row}");
     assert!(row["error"].as_str().unwrap().contains("will be retried"));
 
-    let second = process_job(&app.app, job, delivery()).await.unwrap();
+    let second = run_job(&app.app, job, delivery()).await.unwrap();
 
     assert_eq!(
         second,
@@ -579,7 +579,7 @@ async fn a_crash_at_any_write_leaves_nothing_and_the_redelivery_completes() {
             .await
             .unwrap();
 
-        let first = process_job(
+        let first = run_job(
             &app.app,
             job,
             Delivery {

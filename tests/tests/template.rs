@@ -293,7 +293,7 @@ fn the_bucket_is_private_encrypted_and_expires_unprocessed_uploads() {
     );
     assert_eq!(
         tag,
-        momentarium_shared::storage::PENDING_TAG,
+        momentarium_shared::adapter::s3::PENDING_TAG,
         "the rule matches the tag uploads carry"
     );
     assert!(

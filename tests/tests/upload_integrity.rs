@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
+use momentarium_shared::adapter::queue::JobMessage;
+use momentarium_shared::adapter::s3::ServeAs;
+use momentarium_shared::adapter::standard_webhooks::{SignedHeaders, WebhookSecret};
+use momentarium_shared::domain::prepare::{DecodeLimits, MAX_EDGE, PrepareError, prepare_limited};
 use momentarium_shared::domain::{ContentType, ImageKey};
 use momentarium_shared::lambda::handle_s3_event;
-use momentarium_shared::prepare::{DecodeLimits, MAX_EDGE, PrepareError, prepare_limited};
-use momentarium_shared::queue::JobMessage;
-use momentarium_shared::storage::ServeAs;
-use momentarium_shared::usecase::process_job::{Delivery, ProcessOutcome, process_job};
-use momentarium_shared::webhook::{SignedHeaders, WebhookSecret};
+use momentarium_shared::usecase::run_job::{Delivery, ProcessOutcome, run_job};
 use momentarium_tests::gemini::{GeminiServer, Reply};
 use momentarium_tests::photos::{self, Exif};
 use momentarium_tests::{BUCKET, DEV_SECRET, TestApp, WEBHOOK_SECRET, events_dir};
@@ -38,6 +38,23 @@ fn photo_and_bomb() -> (Vec<u8>, Vec<u8>) {
     bomb[sof + 7..sof + 9].copy_from_slice(&65500u16.to_be_bytes());
     assert_eq!(photo.len(), bomb.len());
     (photo, bomb)
+}
+
+fn small_photo() -> Vec<u8> {
+    photos::jpeg(40, 30, [1, 2, 3], &Exif::default())
+}
+
+/// Runs the job now, as a delivery with a minute to spare would.
+async fn deliver_now(app: &TestApp, job: Uuid) -> ProcessOutcome {
+    run_job(
+        &app.app,
+        job,
+        Delivery {
+            deadline: Instant::now() + Duration::from_secs(60),
+        },
+    )
+    .await
+    .unwrap()
 }
 
 /// PUTs to a ticket's URL with every header the ticket lists, plus `extra`.
@@ -201,14 +218,7 @@ async fn a_repeated_event_for_the_inspected_version_changes_nothing() {
     let app = TestApp::spawn().await;
     let token = app.token("alice");
     let ids = app
-        .upload_photos(
-            &token,
-            &[(
-                "x.jpg",
-                "image/jpeg",
-                photos::jpeg(40, 30, [1, 2, 3], &Exif::default()),
-            )],
-        )
+        .upload_photos(&token, &[("x.jpg", "image/jpeg", small_photo())])
         .await;
     let key = format!("uploads/{}/{}", user_id(&app, "alice").await, ids[0]);
     let (_, _, etag) = image_status(&app, &ids[0]).await;
@@ -250,15 +260,7 @@ async fn the_processor_reads_only_the_version_that_was_inspected() {
     )
     .await;
 
-    let outcome = process_job(
-        &app.app,
-        job,
-        Delivery {
-            deadline: Instant::now() + Duration::from_secs(60),
-        },
-    )
-    .await
-    .unwrap();
+    let outcome = deliver_now(&app, job).await;
 
     assert!(
         matches!(outcome, ProcessOutcome::Completed { .. }),
@@ -330,14 +332,7 @@ async fn originals_are_served_with_the_detected_type_and_never_as_a_page() {
     let app = TestApp::spawn().await;
     let token = app.token("alice");
     let ids = app
-        .upload_photos(
-            &token,
-            &[(
-                "x.jpg",
-                "image/jpeg",
-                photos::jpeg(40, 30, [1, 2, 3], &Exif::default()),
-            )],
-        )
+        .upload_photos(&token, &[("x.jpg", "image/jpeg", small_photo())])
         .await;
     let key = ImageKey::parse(&format!(
         "uploads/{}/{}",
@@ -392,15 +387,7 @@ async fn the_gallery_hands_out_originals_with_their_detected_type() {
         .upload_photos(&token, &[("x.png", "image/png", png)])
         .await;
     let job = app.process_job_id(&token, &ids).await;
-    let outcome = process_job(
-        &app.app,
-        job,
-        Delivery {
-            deadline: Instant::now() + Duration::from_secs(60),
-        },
-    )
-    .await
-    .unwrap();
+    let outcome = deliver_now(&app, job).await;
     assert!(matches!(outcome, ProcessOutcome::Completed { .. }));
     let accepted: Value = app
         .get(&format!("/api/jobs/{job}/status"), &token)
@@ -427,7 +414,7 @@ async fn the_gallery_hands_out_originals_with_their_detected_type() {
 async fn a_presigned_put_with_an_unsigned_acl_header_is_refused() {
     let app = TestApp::spawn().await;
     let token = app.token("alice");
-    let photo = photos::jpeg(40, 30, [1, 2, 3], &Exif::default());
+    let photo = small_photo();
     let tickets = app
         .upload_urls(
             &token,
@@ -474,7 +461,7 @@ async fn a_presigned_put_with_an_unsigned_acl_header_is_refused() {
 async fn a_presigned_put_missing_the_write_once_header_is_refused() {
     let app = TestApp::spawn().await;
     let token = app.token("alice");
-    let photo = photos::jpeg(40, 30, [1, 2, 3], &Exif::default());
+    let photo = small_photo();
     let ticket = app
         .upload_urls(&token, &[("a.jpg", "image/jpeg", photo.len())])
         .await
@@ -569,14 +556,7 @@ async fn a_replayed_delivery_is_answered_without_running_anything() {
     let app = TestApp::spawn_with_gemini(&gemini, &[]).await;
     let token = app.token("alice");
     let ids = app
-        .upload_photos(
-            &token,
-            &[(
-                "x.jpg",
-                "image/jpeg",
-                photos::jpeg(40, 30, [1, 2, 3], &Exif::default()),
-            )],
-        )
+        .upload_photos(&token, &[("x.jpg", "image/jpeg", small_photo())])
         .await;
     let job = app.process_job_id(&token, &ids).await;
     let (first, answer) = post_delivery(&app, job, "msg_replay_1").await;
@@ -729,14 +709,7 @@ async fn an_empty_cursor_and_an_idempotency_key_with_spaces_are_accepted() {
     let app = TestApp::spawn().await;
     let token = app.token("alice");
     let ids = app
-        .upload_photos(
-            &token,
-            &[(
-                "x.jpg",
-                "image/jpeg",
-                photos::jpeg(40, 30, [1, 2, 3], &Exif::default()),
-            )],
-        )
+        .upload_photos(&token, &[("x.jpg", "image/jpeg", small_photo())])
         .await;
 
     let page = app.get("/api/galleries?cursor=", &token).await;

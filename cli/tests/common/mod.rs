@@ -37,5 +37,5 @@ pub fn command(
 /// Writes a folder like the fixtures: a garden outing (Berlin, May), a coast outing
 /// (Sylt, August), a photo without EXIF, and a file that is not a photo.
 pub fn outing_folder(dir: &Path) {
-    momentarium_shared::sample::demo_folder(dir).unwrap();
+    momentarium_local::sample::demo_folder(dir).unwrap();
 }

@@ -3,7 +3,7 @@
 use lambda_runtime::{LambdaEvent, service_fn};
 use momentarium_shared::config::Need;
 use momentarium_shared::lambda::cold_start;
-use momentarium_shared::usecase::sweep::sweep_jobs;
+use momentarium_shared::usecase::sweep_jobs::sweep_jobs;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

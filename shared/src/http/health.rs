@@ -1,25 +1,18 @@
 use std::time::Duration;
 
+use crate::contract::Health;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Serialize;
 
 use super::AppState;
-use crate::health::{DatabaseHealth, check_database};
+use crate::usecase::check_health::{DatabaseHealth, check_database};
 
 /// How long the database gets to answer a health ping.
 const DATABASE_BOUND: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Serialize)]
-pub struct HealthBody {
-    status: &'static str,
-    database: &'static str,
-    version: &'static str,
-}
-
 /// GET /api/health: 200 when the database answers within a second, 503 otherwise.
-pub async fn get_health(State(state): State<AppState>) -> (StatusCode, Json<HealthBody>) {
+pub async fn get_health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let db = check_database(&state.pool, DATABASE_BOUND).await;
     let (status, database) = match db {
         DatabaseHealth::Ok { .. } => (StatusCode::OK, "ok"),
@@ -33,10 +26,10 @@ pub async fn get_health(State(state): State<AppState>) -> (StatusCode, Json<Heal
     };
     (
         status,
-        Json(HealthBody {
-            status: overall,
-            database,
-            version: crate::VERSION,
+        Json(Health {
+            status: overall.into(),
+            database: database.into(),
+            version: crate::VERSION.into(),
         }),
     )
 }

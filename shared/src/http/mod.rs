@@ -3,10 +3,14 @@
 //! Handlers translate: they extract and parse the request, call one use-case, and map the
 //! result (or an [`ApiError`]) to a response.
 
-mod api;
+pub mod deliveries;
+pub mod error;
+pub mod extract;
+mod galleries;
 mod health;
-pub mod json;
-pub mod webhook;
+pub mod identity;
+mod jobs;
+mod uploads;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -16,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// What every handler can reach: built once at cold start, cloned per request (cheaply).
 pub type AppState = crate::app::App;
@@ -67,12 +71,12 @@ impl Route {
 pub fn routes() -> Vec<Route> {
     vec![
         Route::get("/api/health", health::get_health),
-        Route::post("/api/uploads/generate-urls", api::generate_upload_urls),
-        Route::post("/api/galleries/process", api::process_gallery),
-        Route::get("/api/galleries", api::list_galleries),
-        Route::get("/api/galleries/{gallery_id}", api::get_gallery),
-        Route::get("/api/jobs/{job_id}/status", api::job_status),
-        Route::post("/api/jobs/process", webhook::process_delivery),
+        Route::post("/api/uploads/generate-urls", uploads::generate_upload_urls),
+        Route::post("/api/galleries/process", galleries::process_gallery),
+        Route::get("/api/galleries", galleries::list_galleries),
+        Route::get("/api/galleries/{gallery_id}", galleries::get_gallery),
+        Route::get("/api/jobs/{job_id}/status", jobs::job_status),
+        Route::post("/api/jobs/process", deliveries::process_delivery),
     ]
 }
 

@@ -3,8 +3,8 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use crate::domain::inspect::Inspection;
 use crate::domain::{ContentType, ImageKey, ImageStatus};
-use crate::inspect::Inspection;
 
 /// A new image row, before its bytes arrive.
 #[derive(Debug, Clone)]

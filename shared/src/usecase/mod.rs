@@ -1,10 +1,13 @@
-//! Use-cases: each decides one thing, given parsed input and the [`App`](crate::App).
-//! HTTP handlers, Lambda event handlers, the local server and the tests all call these.
+//! Use-cases: each decides one thing, given parsed input and the [`App`](crate::App), and
+//! is named for it. HTTP handlers, Lambda event handlers, the local server and the tests
+//! all call these.
 
-pub mod deliveries;
-pub mod galleries;
-pub mod jobs;
-pub mod process;
-pub mod process_job;
-pub mod sweep;
-pub mod uploads;
+pub mod check_health;
+pub mod issue_upload_urls;
+pub mod read_galleries;
+pub mod read_job_status;
+pub mod record_upload;
+pub mod request_processing;
+pub mod run_delivery;
+pub mod run_job;
+pub mod sweep_jobs;

@@ -51,6 +51,11 @@ fn verify_with(
 }
 
 /// Verifies a delivery against the current key, then the next.
+/// The header carrying QStash's signature JWT, and the one naming the message (stable
+/// across its retries).
+pub const SIGNATURE_HEADER: &str = "upstash-signature";
+pub const MESSAGE_ID_HEADER: &str = "upstash-message-id";
+
 pub fn verify(
     current: &SecretString,
     next: Option<&SecretString>,

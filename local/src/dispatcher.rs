@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use momentarium_shared::queue::{JobMessage, JobQueue, SignedMessage};
-use momentarium_shared::webhook::WebhookSecret;
+use momentarium_shared::adapter::queue::{JobMessage, JobQueue, SignedMessage};
+use momentarium_shared::adapter::standard_webhooks::WebhookSecret;
 
 #[derive(Clone)]
 pub struct LocalDispatcher {
@@ -34,16 +34,18 @@ impl LocalDispatcher {
         let mut wait = Duration::from_secs(1);
         for attempt in 1..=self.max_attempts {
             let signed = SignedMessage::new(&self.secret, &message, chrono::Utc::now().timestamp());
-            let result = self
+            let request = self
                 .http
                 .post(&self.url)
-                .header("content-type", "application/json")
-                .header("webhook-id", &signed.headers.id)
-                .header("webhook-timestamp", &signed.headers.timestamp)
-                .header("webhook-signature", &signed.headers.signature)
-                .body(signed.body)
-                .send()
-                .await;
+                .header("content-type", "application/json");
+            let request = signed
+                .headers
+                .pairs()
+                .into_iter()
+                .fold(request, |request, (name, value)| {
+                    request.header(name, value)
+                });
+            let result = request.body(signed.body).send().await;
             match result {
                 Ok(r) if r.status().is_success() => {
                     tracing::debug!(job_id = %message.job_id, status = r.status().as_u16(), "job delivered");

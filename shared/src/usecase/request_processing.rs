@@ -7,15 +7,15 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::adapter::postgres::{self as db, DbError};
+use crate::adapter::queue::JobMessage;
 use crate::app::App;
-use crate::db::{self, DbError};
 use crate::domain::{ImageStatus, JobStatus};
-use crate::error::ApiError;
-use crate::identity::Caller;
-use crate::queue::JobMessage;
+use crate::http::error::ApiError;
+use crate::http::identity::Caller;
 use crate::repo::images::{self, ImageRow};
 use crate::repo::jobs::{self, JobRow, NewJob};
-use crate::usecase::uploads::{UploadOutcome, record_upload};
+use crate::usecase::record_upload::{UploadOutcome, record_upload};
 
 /// The job a process request made (or, for a repeated `Idempotency-Key`, made before).
 #[derive(Debug, Clone)]
@@ -225,7 +225,7 @@ async fn settle_one(app: &App, image: &ImageRow) -> Settled {
     let outcome = record_upload(app, &image.key().to_string(), None)
         .await
         .map_err(|e| match e {
-            crate::usecase::uploads::RecordError::Database(db) => ApiError::from(db),
+            crate::usecase::record_upload::RecordError::Database(db) => ApiError::from(db),
             other => ApiError::internal(other),
         })?;
     Ok(match outcome {

@@ -1,7 +1,7 @@
 //! Serving the API router over HTTP on one machine (`momentarium serve`, the tests).
 //!
 //! hyper answers a request it cannot parse within its own limits with an empty 414 or
-//! 431. Its limits are set well above the router's (see [`crate::http::MAX_HEADERS`]),
+//! 431. Its limits are set well above the router's (see [`momentarium_shared::http::MAX_HEADERS`]),
 //! so a client meets the router's answers, in the documented error shape, for anything
 //! up to hyper's fixed 64 KiB request-target ceiling.
 

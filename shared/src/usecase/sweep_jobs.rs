@@ -2,11 +2,11 @@
 //! sent long ago and never picked up are sent again; claims whose worker died (expired
 //! lease) are sent again so a worker takes them over; jobs out of attempts are failed.
 
+use crate::adapter::postgres as db;
 use crate::app::App;
-use crate::db;
 use crate::repo::{deliveries, jobs};
-use crate::usecase::deliveries::REMEMBER_FOR;
-use crate::usecase::process::enqueue;
+use crate::usecase::request_processing::enqueue;
+use crate::usecase::run_delivery::REMEMBER_FOR;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SweepReport {

@@ -68,7 +68,12 @@ fn ascii(s: &str) -> Value {
 
 /// A JPEG with the given EXIF (APP1 inserted right after SOI, where cameras put it).
 pub fn jpeg(w: u32, h: u32, tint: [u8; 3], exif: &Exif) -> Vec<u8> {
-    let plain = encode(&picture(w, h, tint), ImageFormat::Jpeg);
+    jpeg_of(&picture(w, h, tint), exif)
+}
+
+/// `image` as a JPEG with the given EXIF.
+pub fn jpeg_of(image: &RgbImage, exif: &Exif) -> Vec<u8> {
+    let plain = encode(image, ImageFormat::Jpeg);
     let mut fields = Vec::new();
     let mut push = |tag: Tag, value: Value| {
         fields.push(Field {

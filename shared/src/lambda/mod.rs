@@ -6,7 +6,7 @@ use lambda_runtime::LambdaEvent;
 use crate::app::App;
 use crate::config::{Config, Need};
 use crate::domain::decode_s3_event_key;
-use crate::usecase::uploads::{UploadOutcome, record_upload};
+use crate::usecase::record_upload::{UploadOutcome, record_upload};
 use crate::{http, telemetry};
 
 /// Reads the config (checking `needs`), sets up logging and clients once, and serves the
@@ -71,34 +71,17 @@ pub async fn handle_s3_event(
     Ok(summary)
 }
 
-/// The signature carried in an SQS record's message attributes.
-fn signed_headers(
-    record: &aws_lambda_events::event::sqs::SqsMessage,
-) -> crate::webhook::SignedHeaders {
-    let attr = |name: &str| {
-        record
-            .message_attributes
-            .get(name)
-            .and_then(|a| a.string_value.clone())
-            .unwrap_or_default()
-    };
-    crate::webhook::SignedHeaders {
-        id: attr("webhook-id"),
-        timestamp: attr("webhook-timestamp"),
-        signature: attr("webhook-signature"),
-    }
-}
-
-/// Handles an SQS batch: each record's signature is checked (no freshness window: a
-/// message may wait in the queue), then the job is processed. Records to deliver again
-/// are reported in `batchItemFailures`; the queue's redrive policy moves a record that
-/// keeps failing to the dead-letter queue.
+/// Handles an SQS batch: each record goes through the one delivery path (its signature
+/// in the message attributes, with no freshness window: a message may wait in the
+/// queue). Records to deliver again are reported in `batchItemFailures`; the queue's
+/// redrive policy moves a record that keeps failing to the dead-letter queue.
 pub async fn handle_sqs_event(
     app: &App,
     event: LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>,
 ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
-    use crate::usecase::deliveries::run_delivery;
-    use crate::usecase::process_job::Delivery;
+    use crate::adapter::standard_webhooks::SignedHeaders;
+    use crate::usecase::run_delivery::{Credential, DeliveryError, Incoming, handle_delivery};
+    use crate::usecase::run_job::Delivery;
     use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 
     let deadline = lambda_deadline(&event.context);
@@ -106,38 +89,32 @@ pub async fn handle_sqs_event(
     for record in event.payload.records {
         let id = record.message_id.clone().unwrap_or_default();
         let body = record.body.clone().unwrap_or_default();
-        let signed = signed_headers(&record);
-        let verdict = match app.config.queue.webhook_secret.as_ref() {
-            None => Err("WEBHOOK_SECRET is not configured".to_string()),
-            Some(secret) => crate::webhook::verify(
-                secret,
-                &signed,
-                body.as_bytes(),
-                chrono::Utc::now().timestamp(),
-                None,
-            )
-            .map_err(|e| e.to_string()),
+        let headers = SignedHeaders::read(|name| {
+            record
+                .message_attributes
+                .get(name)
+                .and_then(|a| a.string_value.clone())
+        });
+        let incoming = Incoming {
+            body: body.as_bytes(),
+            delivery_id: Some(headers.id.clone()),
+            credential: Credential::StandardWebhooks {
+                headers,
+                freshness: None,
+            },
         };
-        let failed = match verdict.and_then(|()| {
-            crate::http::webhook::parse_message(body.as_bytes()).map_err(|e| e.to_string())
-        }) {
+        let failed = match handle_delivery(app, incoming, Delivery { deadline }).await {
+            Ok(outcome) => {
+                tracing::info!(message_id = %id, ?outcome, "SQS message handled");
+                false
+            }
+            Err(DeliveryError::RetryLater(retry)) => {
+                tracing::warn!(message_id = %id, reason = %retry.reason, "SQS message to be redelivered");
+                true
+            }
             Err(why) => {
                 tracing::error!(message_id = %id, %why, "refusing an SQS message; it goes to the dead-letter queue after its retries");
                 true
-            }
-            Ok(message) => {
-                match run_delivery(app, Some(&signed.id), message.job_id, Delivery { deadline })
-                    .await
-                {
-                    Ok(outcome) => {
-                        tracing::info!(message_id = %id, job_id = %message.job_id, ?outcome, "SQS message handled");
-                        false
-                    }
-                    Err(retry) => {
-                        tracing::warn!(message_id = %id, job_id = %message.job_id, reason = %retry.reason, "SQS message to be redelivered");
-                        true
-                    }
-                }
             }
         };
         if failed {
@@ -165,7 +142,7 @@ pub fn lambda_deadline(context: &lambda_runtime::Context) -> std::time::Instant 
 }
 
 /// The process-job function takes two event shapes: SQS batches and API Gateway HTTP
-/// requests (the signed webhook route). Both run `process_job`. `router` is built once at
+/// requests (the signed webhook route). Both run `run_job`. `router` is built once at
 /// cold start (`http::router(app.clone())`), not per event.
 pub async fn handle_process_job_event(
     app: &App,
@@ -211,14 +188,16 @@ pub async fn handle_migration_event(
     use serde_json::json;
     let payload = event.payload;
     let Some(request_type) = payload["RequestType"].as_str() else {
-        let report = crate::db::migrate(&app.pool).await?;
+        let report = crate::adapter::postgres::migrate(&app.pool).await?;
         return Ok(json!({"applied": report.applied}));
     };
     // Deleting the stack leaves the schema alone: data outlives deployments.
     let result = if request_type == "Delete" {
         Ok(Vec::new())
     } else {
-        crate::db::migrate(&app.pool).await.map(|r| r.applied)
+        crate::adapter::postgres::migrate(&app.pool)
+            .await
+            .map(|r| r.applied)
     };
     let (status, reason, applied) = match &result {
         Ok(applied) => (

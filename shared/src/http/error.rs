@@ -9,6 +9,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::contract::{ErrorBody, ErrorDetail};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 400: the request could not be read (bad JSON, wrong types).
@@ -166,26 +168,21 @@ impl IntoResponse for ApiError {
                 "request rejected"
             ),
         }
-        let mut error = json!({"code": self.code(), "message": self.client_message()});
-        if let Self::Unprocessable {
-            details: Some(details),
-            ..
-        }
-        | Self::PayloadTooLarge {
-            details: Some(details),
-            ..
-        }
-        | Self::UnsupportedMediaType {
-            details: Some(details),
-            ..
-        } = &self
-        {
-            error["details"] = details.clone();
-        }
-        if let Self::NotFoundMany { ids, .. } = &self {
-            error["details"] = json!({ "ids": ids });
-        }
-        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        let details = match &self {
+            Self::Unprocessable { details, .. }
+            | Self::PayloadTooLarge { details, .. }
+            | Self::UnsupportedMediaType { details, .. } => details.clone(),
+            Self::NotFoundMany { ids, .. } => Some(json!({ "ids": ids })),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_string(),
+                message: self.client_message(),
+                details,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
         if let Self::Unavailable {
             retry_after_secs: Some(secs),
             ..

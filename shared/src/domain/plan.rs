@@ -422,6 +422,37 @@ pub fn is_partition(plan: &Plan, n: usize) -> bool {
     count.len() == n && count.values().all(|c| *c == 1) && count.keys().all(|k| *k < n)
 }
 
+/// Maps a plan over the shown photos back onto the whole batch; photos the model did not
+/// see join the leftovers album.
+pub fn remap(model_plan: Plan, shown: &[usize], n: usize) -> Plan {
+    let mut albums: Vec<AlbumPlan> = model_plan
+        .albums
+        .into_iter()
+        .map(|a| AlbumPlan {
+            cover: shown[a.cover],
+            members: a.members.into_iter().map(|m| shown[m]).collect(),
+            ..a
+        })
+        .collect();
+    let mut photos = vec![PhotoText::default(); n];
+    for (i, text) in model_plan.photos.into_iter().enumerate() {
+        photos[shown[i]] = text;
+    }
+    let unseen: Vec<usize> = (0..n).filter(|i| !shown.contains(i)).collect();
+    if !unseen.is_empty() {
+        match albums.iter_mut().find(|a| a.title == LEFTOVER_TITLE) {
+            Some(leftover) => leftover.members.extend(unseen),
+            None => albums.push(AlbumPlan {
+                title: LEFTOVER_TITLE.into(),
+                description: "Photos that could not be shown to the model.".into(),
+                cover: unseen[0],
+                members: unseen,
+            }),
+        }
+    }
+    Plan { albums, photos }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ use s3s_fs::FileSystem;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::config::StorageConfig;
+use momentarium_shared::config::StorageConfig;
 
 /// A running embedded S3 server.
 pub struct LocalS3 {
@@ -294,5 +294,57 @@ impl S3 for StrictStore {
             return self.inner.put_object(req).await;
         }
         self.inner.put_object(req).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_headers_are_read_from_a_presigned_url_or_the_authorization_header() {
+        let presigned: http::Uri = "http://s3/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bif-none-match%3Bx-amz-tagging&X-Amz-Signature=ab"
+            .parse()
+            .unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::AUTHORIZATION,
+            "AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=ab"
+                .parse()
+                .unwrap(),
+        );
+
+        let from_url = signed_header_names(&presigned, &http::HeaderMap::new());
+        let from_header = signed_header_names(&"http://s3/b/k".parse().unwrap(), &headers);
+
+        assert_eq!(
+            from_url,
+            vec![
+                "content-length",
+                "content-type",
+                "host",
+                "if-none-match",
+                "x-amz-tagging"
+            ]
+        );
+        assert_eq!(
+            from_header,
+            vec!["host", "x-amz-content-sha256", "x-amz-date"]
+        );
+    }
+
+    #[test]
+    fn an_unsigned_amz_header_is_refused_and_signed_ones_pass() {
+        let uri: http::Uri = "http://s3/b/k?X-Amz-SignedHeaders=host%3Bx-amz-tagging"
+            .parse()
+            .unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-amz-tagging", "a=b".parse().unwrap());
+        assert!(refuse_unsigned_amz_headers(&uri, &headers).is_ok());
+
+        headers.insert("x-amz-acl", "public-read".parse().unwrap());
+        let refused = refuse_unsigned_amz_headers(&uri, &headers).unwrap_err();
+        assert_eq!(refused.code(), &s3s::S3ErrorCode::AccessDenied);
+        assert!(refused.message().unwrap_or("").contains("x-amz-acl"));
     }
 }

@@ -5,13 +5,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
+use crate::adapter::postgres as db;
+use crate::adapter::s3::ServeAs;
 use crate::app::App;
-use crate::db;
 use crate::domain::{ContentType, ImageKey};
-use crate::error::ApiError;
-use crate::identity::Caller;
+use crate::http::error::ApiError;
+use crate::http::identity::Caller;
 use crate::repo::galleries::{self, AlbumImageRow, GalleryRow};
-use crate::storage::ServeAs;
 
 #[derive(Debug, Clone)]
 pub struct ImageView {

@@ -1,4 +1,12 @@
+//! The domain: its types here, its pure rules in the submodules (upload inspection, the
+//! album plan and its repair, photo preparation). No I/O.
+//!
 //! Domain types. Each is parsed once at the edge; use-cases only take parsed values.
+
+pub mod inspect;
+pub mod organiser;
+pub mod plan;
+pub mod prepare;
 
 use std::fmt;
 
@@ -171,7 +179,7 @@ impl ImageStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Pending,

@@ -1,25 +1,27 @@
 //! Turning a pending job into albums. One plain function, called by the SQS handler, the
 //! signed-webhook handler, the local dispatcher and the tests alike.
 //!
-//! Claim (atomic, with a lease) → fetch and prepare the photos (bounded concurrency,
-//! blocking threads) → one model request (or the offline organiser) → repair the plan →
-//! write albums, memberships, captions and the job's completion in one transaction.
+//! Claim (atomic, with a lease) → prepare the photos (bounded concurrency, blocking
+//! threads; none fetched when the organiser does not look at them) → organise (the app's
+//! [`Organiser`](crate::domain::organiser::Organiser): Gemini with the offline organiser
+//! behind it) → write albums, memberships, captions and the job's completion in one
+//! transaction, only while the lease is held.
 
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use uuid::Uuid;
 
+use crate::adapter::postgres::{self as db, DbError};
+use crate::adapter::s3::StorageError;
 use crate::app::App;
-use crate::db::{self, DbError};
+use crate::domain::organiser::{self, BatchPhoto, OrganiseError, Organised};
+use crate::domain::plan::{self, PhotoFacts};
+use crate::domain::prepare::{self, DecodeLimits, MAX_EDGE, PrepareError};
 use crate::domain::{ContentType, JobStatus};
-use crate::gemini::{GeminiError, ModelPhoto};
-use crate::plan::{self, PhotoFacts, Plan};
-use crate::prepare::{self, DecodeLimits, MAX_EDGE, PrepareError};
 use crate::repo::galleries::{self, NewAlbum};
 use crate::repo::images::{self, BatchImage};
 use crate::repo::jobs::{self, Claim, Completion, JobRow};
-use crate::storage::StorageError;
 
 /// Photos fetched and prepared at once: bounds memory to a few originals at a time.
 pub const PREPARE_CONCURRENCY: usize = 4;
@@ -72,7 +74,7 @@ impl From<DbError> for Trouble {
 }
 
 #[tracing::instrument(skip(app, delivery), fields(job_id = %job_id))]
-pub async fn process_job(
+pub async fn run_job(
     app: &App,
     job_id: Uuid,
     delivery: Delivery,
@@ -246,12 +248,31 @@ fn context_line(image: &BatchImage) -> String {
     }
 }
 
+/// Claimed → prepare → organise → write.
 async fn run(
     app: &App,
     job: &JobRow,
     owner: &str,
     delivery: Delivery,
 ) -> Result<ProcessOutcome, Trouble> {
+    let ready = prepare_batch(app, job).await?;
+    let organised = organise(app, job, &ready, delivery).await?;
+    debug_assert!(plan::is_partition(&organised.plan, ready.len()));
+    write_result(app, job, owner, &ready, &organised).await?;
+    tracing::info!(
+        albums = organised.plan.albums.len(),
+        organizer = organised.organizer,
+        "job completed"
+    );
+    Ok(ProcessOutcome::Completed {
+        albums: organised.plan.albums.len(),
+        organizer: organised.organizer,
+    })
+}
+
+/// The batch's photos, fetched and prepared a few at a time — or, when the organiser
+/// looks at EXIF only and every time is known, not fetched at all.
+async fn prepare_batch(app: &App, job: &JobRow) -> Result<Vec<Ready>, Trouble> {
     let (user_id, ids) = (job.user_id, job.image_ids.clone());
     let batch = db::with_client(&app.pool, |client| {
         let ids = ids.clone();
@@ -263,9 +284,7 @@ async fn run(
             "None of the photos in this batch are available any more; upload them again.".into(),
         ));
     }
-    // The offline organiser reads EXIF, and colours only when some photo has no time:
-    // with no model to show the photos to and every time known, nothing is fetched.
-    let pixels_needed = app.gemini.is_some() || batch.iter().any(|i| i.taken_at.is_none());
+    let pixels_needed = app.organiser.wants_pixels() || batch.iter().any(|i| i.taken_at.is_none());
     if !pixels_needed {
         tracing::debug!("offline organiser with every time known; no photo is fetched");
     }
@@ -294,181 +313,52 @@ async fn run(
                 .into(),
         ));
     }
-    let (plan, completion) = organise(app, job, &ready, delivery).await?;
-    debug_assert!(plan::is_partition(&plan, ready.len()));
-    write_result(app, job, owner, &ready, &plan, &completion).await?;
-    tracing::info!(
-        albums = plan.albums.len(),
-        organizer = completion.organizer,
-        "job completed"
-    );
-    Ok(ProcessOutcome::Completed {
-        albums: plan.albums.len(),
-        organizer: completion.organizer,
-    })
+    Ok(ready)
 }
 
-fn offline(ready: &[Ready], fallback_reason: Option<String>) -> (Plan, Completion) {
-    // Colours place photos without a time; they cost a decode each, so they are computed
-    // only here, and only when some photo has no time.
-    let need_colours = ready.iter().any(|r| r.image.taken_at.is_none());
-    let facts: Vec<PhotoFacts> = ready
-        .iter()
-        .map(|r| PhotoFacts {
-            taken_at: r.image.taken_at,
-            offset_minutes: r.image.offset_minutes,
-            latitude: r.image.latitude,
-            longitude: r.image.longitude,
-            colour: match &r.model_input {
-                Some(("image/jpeg", prepared)) if need_colours => {
-                    prepare::colour_signature(prepared)
-                }
-                _ => None,
-            },
-        })
-        .collect();
-    (
-        plan::offline_plan(&facts),
-        Completion {
-            organizer: "offline",
-            fallback_reason,
-            ..Completion::default()
-        },
-    )
-}
-
+/// Asks the app's organiser (Gemini with the offline organiser behind it, or the offline
+/// one alone) for a plan.
 async fn organise(
     app: &App,
     job: &JobRow,
     ready: &[Ready],
     delivery: Delivery,
-) -> Result<(Plan, Completion), Trouble> {
-    let Some(gemini) = app.gemini.as_ref() else {
-        return Ok(offline(ready, None));
-    };
-    // The model numbers only the photos it is shown; map its numbers back to the batch.
-    let mut shown = Vec::new();
-    let mut photos = Vec::new();
-    for (index, r) in ready.iter().enumerate() {
-        if let Some((mime, bytes)) = &r.model_input {
-            shown.push(index);
-            photos.push(ModelPhoto {
-                number: shown.len(),
-                mime,
-                bytes: bytes.clone(),
-                context: context_line(&r.image),
-            });
-        }
-    }
-    if photos.is_empty() {
-        return Ok(offline(
-            ready,
-            Some("none of the photos could be prepared for the model".into()),
-        ));
-    }
+) -> Result<Organised, Trouble> {
+    let photos: Vec<BatchPhoto> = ready
+        .iter()
+        .map(|r| BatchPhoto {
+            facts: PhotoFacts {
+                taken_at: r.image.taken_at,
+                offset_minutes: r.image.offset_minutes,
+                latitude: r.image.latitude,
+                longitude: r.image.longitude,
+                colour: None,
+            },
+            context: context_line(&r.image),
+            pixels: r.model_input.clone(),
+        })
+        .collect();
     // Leave time to write the result.
     let deadline = delivery
         .deadline
         .checked_sub(Duration::from_secs(5))
         .unwrap_or(delivery.deadline);
-    let mut tries_left = 2;
-    let mut usage_total = crate::gemini::Usage::default();
-    loop {
-        tries_left -= 1;
-        match gemini.generate(&photos, deadline).await {
-            Ok(answer) => {
-                usage_total.prompt += answer.usage.prompt;
-                usage_total.output += answer.usage.output;
-                usage_total.thoughts += answer.usage.thoughts;
-                usage_total.total += answer.usage.total;
-                match plan::parse_answer(&answer.text) {
-                    Ok(raw) => {
-                        let (model_plan, repairs) = plan::repair(raw, photos.len());
-                        if repairs != plan::Repairs::default() {
-                            tracing::warn!(?repairs, "the model's plan needed repairs");
-                        }
-                        let plan = remap(model_plan, &shown, ready.len());
-                        return Ok((
-                            plan,
-                            Completion {
-                                organizer: "gemini",
-                                model: Some(
-                                    answer
-                                        .model_version
-                                        .unwrap_or_else(|| gemini.model().to_string()),
-                                ),
-                                fallback_reason: None,
-                                prompt_tokens: Some(usage_total.prompt),
-                                output_tokens: Some(usage_total.output),
-                                thoughts_tokens: Some(usage_total.thoughts),
-                                total_tokens: Some(usage_total.total),
-                            },
-                        ));
-                    }
-                    Err(why) if tries_left > 0 => {
-                        tracing::warn!(%why, "the model's answer could not be read; asking once more");
-                    }
-                    Err(why) => {
-                        let (plan, mut c) = offline(
-                            ready,
-                            Some(format!("the model's answer could not be read twice: {why}")),
-                        );
-                        c.prompt_tokens = Some(usage_total.prompt);
-                        c.output_tokens = Some(usage_total.output);
-                        c.total_tokens = Some(usage_total.total);
-                        return Ok((plan, c));
-                    }
-                }
-            }
-            Err(e @ GeminiError::Unavailable { .. }) => {
-                let GeminiError::Unavailable { retry_after, .. } = &e else {
-                    unreachable!()
-                };
-                if (job.attempts as u32) < app.config.processor.max_job_attempts {
-                    return Err(Trouble::Transient(e.to_string(), *retry_after));
-                }
-                return Ok(offline(
-                    ready,
-                    Some(format!("{e}, after {} deliveries", job.attempts)),
-                ));
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "the model cannot be used for this batch; organising offline");
-                return Ok(offline(ready, Some(e.to_string())));
-            }
-        }
-    }
-}
-
-/// Maps a plan over the shown photos back onto the whole batch; photos the model did not
-/// see join the leftovers album.
-fn remap(model_plan: Plan, shown: &[usize], n: usize) -> Plan {
-    let mut albums: Vec<plan::AlbumPlan> = model_plan
-        .albums
-        .into_iter()
-        .map(|a| plan::AlbumPlan {
-            cover: shown[a.cover],
-            members: a.members.into_iter().map(|m| shown[m]).collect(),
-            ..a
-        })
-        .collect();
-    let mut photos = vec![plan::PhotoText::default(); n];
-    for (i, text) in model_plan.photos.into_iter().enumerate() {
-        photos[shown[i]] = text;
-    }
-    let unseen: Vec<usize> = (0..n).filter(|i| !shown.contains(i)).collect();
-    if !unseen.is_empty() {
-        match albums.iter_mut().find(|a| a.title == plan::LEFTOVER_TITLE) {
-            Some(leftover) => leftover.members.extend(unseen),
-            None => albums.push(plan::AlbumPlan {
-                title: plan::LEFTOVER_TITLE.into(),
-                description: "Photos that could not be shown to the model.".into(),
-                cover: unseen[0],
-                members: unseen,
-            }),
-        }
-    }
-    Plan { albums, photos }
+    let request = organiser::Request {
+        photos: &photos,
+        deadline,
+        attempt: job.attempts,
+        last_attempt: job.attempts as u32 >= app.config.processor.max_job_attempts,
+    };
+    app.organiser.organise(request).await.map_err(|e| match e {
+        OrganiseError::Transient {
+            reason,
+            retry_after,
+        } => Trouble::Transient(reason, retry_after),
+        // The app's organiser ends in the offline one, which always answers.
+        OrganiseError::Unusable { reason, .. } => Trouble::Permanent(format!(
+            "These photos could not be organised ({reason}). Please try again later."
+        )),
+    })
 }
 
 async fn write_result(
@@ -476,9 +366,20 @@ async fn write_result(
     job: &JobRow,
     owner: &str,
     ready: &[Ready],
-    plan: &Plan,
-    completion: &Completion,
+    organised: &Organised,
 ) -> Result<(), Trouble> {
+    let plan = &organised.plan;
+    let usage = organised.usage;
+    let completion = Completion {
+        organizer: organised.organizer,
+        model: organised.model.clone(),
+        fallback_reason: organised.fallback_reason.clone(),
+        prompt_tokens: usage.map(|u| u.prompt),
+        output_tokens: usage.map(|u| u.output),
+        thoughts_tokens: usage.map(|u| u.thoughts),
+        total_tokens: usage.map(|u| u.total),
+    };
+    let completion = &completion;
     let albums: Vec<NewAlbum> = plan
         .albums
         .iter()

@@ -2,10 +2,10 @@
 
 use uuid::Uuid;
 
+use crate::adapter::postgres as db;
 use crate::app::App;
-use crate::db;
-use crate::error::ApiError;
-use crate::identity::Caller;
+use crate::http::error::ApiError;
+use crate::http::identity::Caller;
 use crate::repo::jobs::{self, JobRow};
 
 /// The caller's job; another user's is as absent as one that never existed.

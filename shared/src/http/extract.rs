@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 pub struct ApiJson<T>(pub T);
 
@@ -88,4 +88,9 @@ fn body_too_large() -> ApiError {
         ),
         details: None,
     }
+}
+
+/// A path id: a malformed one names nothing, so it is as absent as an unknown one (404).
+pub fn parse_id(raw: &str, what: &'static str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::NotFound { what })
 }

@@ -11,6 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::GeminiConfig;
+use crate::domain::organiser::{OrganiseError, Organised, Organiser, Request};
+use crate::domain::plan;
 
 /// One photo as the model sees it: its number, the prepared bytes, and what EXIF says.
 #[derive(Debug, Clone)]
@@ -23,14 +25,8 @@ pub struct ModelPhoto {
     pub context: String,
 }
 
-/// Token counts from `usageMetadata`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub prompt: i32,
-    pub output: i32,
-    pub thoughts: i32,
-    pub total: i32,
-}
+/// Tokens one call used (the domain's type: the organiser port sums them).
+pub use crate::domain::organiser::Usage;
 
 /// The model's answer: the JSON text it produced, and what it cost.
 #[derive(Debug, Clone)]
@@ -398,6 +394,93 @@ impl GeminiClient {
                 Err(e) => return Err(e),
             }
         }
+    }
+}
+
+/// Gemini as an [`Organiser`]: the photos it can be shown, numbered, in one request; an
+/// answer it cannot read is asked for once more; the plan repaired so every photo of the
+/// batch is in exactly one album (photos it was not shown join "More Moments").
+pub struct GeminiOrganiser {
+    pub client: std::sync::Arc<GeminiClient>,
+}
+
+#[async_trait::async_trait]
+impl Organiser for GeminiOrganiser {
+    fn wants_pixels(&self) -> bool {
+        true
+    }
+
+    async fn organise(&self, request: Request<'_>) -> Result<Organised, OrganiseError> {
+        // The model numbers only the photos it is shown; map its numbers back to the batch.
+        let mut shown = Vec::new();
+        let mut photos = Vec::new();
+        for (index, p) in request.photos.iter().enumerate() {
+            if let Some((mime, bytes)) = &p.pixels {
+                shown.push(index);
+                photos.push(ModelPhoto {
+                    number: shown.len(),
+                    mime,
+                    bytes: bytes.clone(),
+                    context: p.context.clone(),
+                });
+            }
+        }
+        if photos.is_empty() {
+            return Err(OrganiseError::Unusable {
+                reason: "none of the photos could be prepared for the model".into(),
+                usage: None,
+            });
+        }
+        let mut usage = Usage::default();
+        for read in 1..=2 {
+            let answer = self
+                .client
+                .generate(&photos, request.deadline)
+                .await
+                .map_err(|e| match e {
+                    GeminiError::Unavailable { retry_after, .. } => OrganiseError::Transient {
+                        reason: e.to_string(),
+                        retry_after,
+                    },
+                    other => OrganiseError::Unusable {
+                        reason: other.to_string(),
+                        usage: None,
+                    },
+                })?;
+            usage.add(answer.usage);
+            match plan::parse_answer(&answer.text) {
+                Ok(raw) => {
+                    let (model_plan, repairs) = plan::repair(raw, photos.len());
+                    if repairs != plan::Repairs::default() {
+                        tracing::warn!(?repairs, "the model's plan needed repairs");
+                    }
+                    return Ok(Organised {
+                        plan: plan::remap(model_plan, &shown, request.photos.len()),
+                        organizer: "gemini",
+                        model: Some(
+                            answer
+                                .model_version
+                                .unwrap_or_else(|| self.client.model().to_string()),
+                        ),
+                        fallback_reason: None,
+                        usage: Some(usage),
+                    });
+                }
+                Err(why) if read == 1 => {
+                    tracing::warn!(%why, "the model's answer could not be read; asking once more");
+                }
+                Err(why) => {
+                    return Err(OrganiseError::Unusable {
+                        reason: format!("the model's answer could not be read twice: {why}"),
+                        usage: Some(usage),
+                    });
+                }
+            }
+        }
+        Err(OrganiseError::Unusable {
+            reason: "the model's answer could not be read".into(),
+            usage: Some(usage),
+        })
     }
 }
 

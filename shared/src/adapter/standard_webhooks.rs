@@ -68,6 +68,11 @@ impl WebhookSecret {
     }
 }
 
+/// The names of the three headers (HTTP) or message attributes (SQS) of a delivery.
+pub const ID_HEADER: &str = "webhook-id";
+pub const TIMESTAMP_HEADER: &str = "webhook-timestamp";
+pub const SIGNATURE_HEADER: &str = "webhook-signature";
+
 /// The three headers (or SQS message attributes) of a signed delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedHeaders {
@@ -77,6 +82,25 @@ pub struct SignedHeaders {
 }
 
 impl SignedHeaders {
+    /// Reads the three values by name from wherever they travel (a missing one is empty).
+    pub fn read(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name| lookup(name).unwrap_or_default();
+        Self {
+            id: get(ID_HEADER),
+            timestamp: get(TIMESTAMP_HEADER),
+            signature: get(SIGNATURE_HEADER),
+        }
+    }
+
+    /// `(name, value)` for each of the three, to send as headers or attributes.
+    pub fn pairs(&self) -> [(&'static str, &str); 3] {
+        [
+            (ID_HEADER, &self.id),
+            (TIMESTAMP_HEADER, &self.timestamp),
+            (SIGNATURE_HEADER, &self.signature),
+        ]
+    }
+
     pub fn sign(secret: &WebhookSecret, id: &str, timestamp: i64, body: &[u8]) -> Self {
         Self {
             id: id.to_string(),

@@ -8,7 +8,7 @@ use aws_sdk_sqs::types::MessageAttributeValue;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::webhook::{SignedHeaders, WebhookSecret};
+use crate::adapter::standard_webhooks::{SignedHeaders, WebhookSecret};
 
 pub const MESSAGE_TYPE: &str = "gallery.process";
 
@@ -26,6 +26,11 @@ impl JobMessage {
             kind: MESSAGE_TYPE.to_string(),
             job_id,
         }
+    }
+
+    /// Whether this is a message the processor takes.
+    pub fn is_process(&self) -> bool {
+        self.kind == MESSAGE_TYPE
     }
 
     /// The `webhook-id`: the same on every delivery of this job, so receivers can dedupe.
@@ -106,9 +111,14 @@ impl JobQueue for SqsQueue {
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(&signed.body)
-            .message_attributes("webhook-id", attribute(&signed.headers.id)?)
-            .message_attributes("webhook-timestamp", attribute(&signed.headers.timestamp)?)
-            .message_attributes("webhook-signature", attribute(&signed.headers.signature)?)
+            .set_message_attributes(Some(
+                signed
+                    .headers
+                    .pairs()
+                    .into_iter()
+                    .map(|(name, value)| Ok((name.to_string(), attribute(value)?)))
+                    .collect::<anyhow::Result<_>>()?,
+            ))
             .send()
             .await
             .map_err(|e| anyhow::Error::new(e.into_service_error()))?;

@@ -14,7 +14,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::config::SslMode;
 
 use crate::config::DatabaseConfig;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 pub use deadpool_postgres::Pool as DbPool;
 
@@ -80,7 +80,7 @@ pub fn create_pool(config: &DatabaseConfig) -> anyhow::Result<Pool> {
     let manager = if pg.get_ssl_mode() == SslMode::Disable {
         Manager::from_config(pg, NoTls, manager_config)
     } else {
-        let tls = crate::db_tls::connector(config.ca_file.as_deref())?;
+        let tls = crate::adapter::postgres_tls::connector(config.ca_file.as_deref())?;
         Manager::from_config(pg, tls, manager_config)
     };
     let pool = Pool::builder(manager)

@@ -17,9 +17,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::adapter::postgres as db;
 use crate::app::App;
-use crate::db;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::repo::users;
 
 pub const DEV_ISSUER: &str = "momentarium-dev";
@@ -138,7 +138,6 @@ impl FromRequestParts<App> for Caller {
             async move { users::ensure(&client, &subject).await }
         })
         .await?;
-        tracing::Span::current().record("user_id", tracing::field::display(user_id));
         Ok(Self { user_id, subject })
     }
 }

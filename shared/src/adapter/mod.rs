@@ -1,0 +1,10 @@
+//! Every outside system, each behind a small type or trait in the domain's terms: the
+//! production adapter here, a strict protocol server for it in `tests/`.
+
+pub mod gemini;
+pub mod postgres;
+mod postgres_tls;
+pub mod qstash;
+pub mod queue;
+pub mod s3;
+pub mod standard_webhooks;

@@ -1,0 +1,163 @@
+//! The HTTP contract as types: every request and response body of the API, used by the
+//! handlers that write them, the CLI's client that reads them and the tests. A field
+//! added here is added for all three; `openapi.yaml` documents the same shapes and the
+//! contract test validates real responses against it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::JobStatus;
+
+/// `POST /api/uploads/generate-urls`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadRequest {
+    pub files: Vec<FileRequest>,
+}
+
+/// One file the client intends to upload, as sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRequest {
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadResponse {
+    pub uploads: Vec<UploadTicket>,
+}
+
+/// A presigned PUT: send exactly `headers` with it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadTicket {
+    pub image_id: Uuid,
+    pub key: String,
+    pub url: String,
+    pub method: String,
+    /// Header name → value, every one of them signed.
+    pub headers: BTreeMap<String, String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/galleries/process`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessRequest {
+    pub image_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessAccepted {
+    pub job_id: Uuid,
+    pub gallery_id: Uuid,
+    pub status: JobStatus,
+    pub status_url: String,
+}
+
+/// `GET /api/jobs/{jobId}/status`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStatusBody {
+    pub job_id: Uuid,
+    pub status: JobStatus,
+    pub gallery_id: Uuid,
+    pub image_count: usize,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub result_url: Option<String>,
+    pub organizer: Option<String>,
+    pub fallback_reason: Option<String>,
+}
+
+/// `GET /api/galleries/{galleryId}`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Gallery {
+    pub gallery_id: Uuid,
+    pub job_id: Uuid,
+    pub status: JobStatus,
+    pub created_at: DateTime<Utc>,
+    pub albums: Vec<Album>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Album {
+    pub album_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub cover_image_id: Option<Uuid>,
+    pub images: Vec<GalleryImage>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GalleryImage {
+    pub image_id: Uuid,
+    /// A presigned GET of the original.
+    pub url: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub taken_at: Option<DateTime<Utc>>,
+    pub caption: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// `GET /api/galleries`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GalleryList {
+    pub galleries: Vec<GallerySummary>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GallerySummary {
+    pub gallery_id: Uuid,
+    pub job_id: Uuid,
+    pub status: JobStatus,
+    pub created_at: DateTime<Utc>,
+    pub image_count: i32,
+    pub album_count: i64,
+}
+
+/// `GET /api/health`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub database: String,
+    pub version: String,
+}
+
+/// `POST /api/jobs/process`: what became of the delivered job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAnswer {
+    pub job_id: Uuid,
+    pub status: String,
+}
+
+/// Every error: `{"error": {"code", "message", "details"?}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}

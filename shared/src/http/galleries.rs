@@ -1,0 +1,123 @@
+//! `/api/galleries`: asking for photos to be organised, and reading what came of it.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+
+use super::extract::{ApiJson, parse_id};
+use crate::app::App;
+use crate::contract::{
+    Album, Gallery, GalleryImage, GalleryList, GallerySummary, ProcessAccepted, ProcessRequest,
+};
+use crate::http::error::ApiError;
+use crate::http::identity::Caller;
+use crate::usecase::{read_galleries, request_processing};
+
+/// POST /api/galleries/process
+pub async fn process_gallery(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ProcessRequest>,
+) -> Result<(StatusCode, Json<ProcessAccepted>), ApiError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => Some(request_processing::parse_idempotency_key(
+            value.to_str().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_idempotency_key",
+                    "The Idempotency-Key header must be ASCII.",
+                )
+            })?,
+        )?),
+    };
+    let accepted =
+        request_processing::request_processing(&app, &caller, &body.image_ids, key.as_deref())
+            .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ProcessAccepted {
+            job_id: accepted.job_id,
+            gallery_id: accepted.gallery_id,
+            status: accepted.status,
+            status_url: format!("/api/jobs/{}/status", accepted.job_id),
+        }),
+    ))
+}
+
+/// GET /api/galleries/{galleryId}
+pub async fn get_gallery(
+    State(app): State<App>,
+    caller: Caller,
+    Path(gallery_id): Path<String>,
+) -> Result<Json<Gallery>, ApiError> {
+    let view =
+        read_galleries::get_gallery(&app, &caller, parse_id(&gallery_id, "gallery")?).await?;
+    let albums = view
+        .albums
+        .into_iter()
+        .map(|a| Album {
+            album_id: a.album_id,
+            title: a.title,
+            description: a.description,
+            cover_image_id: a.cover_image_id,
+            images: a
+                .images
+                .into_iter()
+                .map(|i| GalleryImage {
+                    image_id: i.image_id,
+                    url: i.url,
+                    width: i.width,
+                    height: i.height,
+                    taken_at: i.taken_at,
+                    caption: i.caption,
+                    tags: i.tags,
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(Gallery {
+        gallery_id: view.gallery.id,
+        job_id: view.gallery.job_id,
+        status: view.gallery.status,
+        created_at: view.gallery.created_at,
+        albums,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// GET /api/galleries
+pub async fn list_galleries(
+    State(app): State<App>,
+    caller: Caller,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<GalleryList>, ApiError> {
+    let Query(params) = params.map_err(|_| {
+        ApiError::bad_request("invalid_query", "Use `?limit=<1-100>&cursor=<cursor>`.")
+    })?;
+    let (rows, next_cursor) =
+        read_galleries::list_galleries(&app, &caller, params.cursor.as_deref(), params.limit)
+            .await?;
+    let galleries = rows
+        .into_iter()
+        .map(|g| GallerySummary {
+            gallery_id: g.id,
+            job_id: g.job_id,
+            status: g.status,
+            created_at: g.created_at,
+            image_count: g.image_count,
+            album_count: g.album_count,
+        })
+        .collect();
+    Ok(Json(GalleryList {
+        galleries,
+        next_cursor,
+    }))
+}
