@@ -85,10 +85,28 @@ impl App {
         Ok(app)
     }
 
-    /// The object store; its absence is a deployment mistake, reported as a 500.
-    pub fn storage(&self) -> Result<&S3Store, ApiError> {
-        self.storage
-            .as_ref()
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("PHOTO_BUCKET is not configured")))
+    /// The object store. Every function that uses it declares `Need::Storage`, so
+    /// `Config::require` has refused to start without it; its absence here is a wiring
+    /// mistake, one error for every caller.
+    pub fn storage(&self) -> Result<&S3Store, NotConfigured> {
+        self.storage.as_ref().ok_or(NotConfigured("PHOTO_BUCKET"))
+    }
+}
+
+/// A part of the app that this process was not given (a wiring mistake: the cold start
+/// checks what each function needs).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("{0} is not configured")]
+pub struct NotConfigured(pub &'static str);
+
+impl From<NotConfigured> for ApiError {
+    fn from(missing: NotConfigured) -> Self {
+        ApiError::internal(missing)
+    }
+}
+
+impl From<NotConfigured> for crate::adapter::s3::StorageError {
+    fn from(missing: NotConfigured) -> Self {
+        Self::Other(anyhow::Error::new(missing))
     }
 }

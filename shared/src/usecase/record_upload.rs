@@ -50,9 +50,7 @@ pub async fn record_upload(
         tracing::warn!("ignoring an object key that is not an upload key");
         return Ok(UploadOutcome::UnknownKey);
     };
-    let Some(storage) = app.storage.as_ref() else {
-        return Err(StorageError::Other(anyhow::anyhow!("PHOTO_BUCKET is not configured")).into());
-    };
+    let storage = app.storage().map_err(StorageError::from)?;
     let row = db::with_client(&app.pool, |client| async move {
         images::find(&client, key.user_id, key.image_id).await
     })

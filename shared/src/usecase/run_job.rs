@@ -172,9 +172,8 @@ struct Ready {
 
 async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>, Trouble> {
     let storage = app
-        .storage
-        .as_ref()
-        .ok_or_else(|| Trouble::Permanent("The photo store is not configured.".into()))?;
+        .storage()
+        .map_err(|e| Trouble::Permanent(format!("The photo store is not ready ({e}).")))?;
     // Exactly the version that was inspected: bytes swapped in afterwards are refused.
     let bytes = match storage.get(&image.key(), image.etag.as_deref()).await {
         Ok(b) => b,
