@@ -422,6 +422,9 @@ async fn poll(
 ) -> anyhow::Result<BatchResult> {
     let spinner = bar(progress, 0, "  {spinner} organising {msg} {elapsed}", quiet);
     spinner.set_message(label.to_string());
+    // Ask often at first (a small batch organised offline is done in well under a
+    // second), then less often.
+    let mut wait = Duration::from_millis(50);
     let status = loop {
         let status: JobStatusBody = client.get(&format!("/api/jobs/{job}/status")).await?;
         match status.status {
@@ -433,7 +436,8 @@ async fn poll(
             JobStatus::Cancelled => bail!("the job was cancelled"),
             other => spinner.set_message(format!("{label} ({})", other.as_str())),
         }
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        tokio::time::sleep(wait).await;
+        wait = (wait * 3 / 2).min(Duration::from_secs(1));
     };
     spinner.finish_and_clear();
     let gallery: Gallery = client
