@@ -40,6 +40,9 @@ pub struct LocalPhoto {
     pub offset_minutes: Option<i16>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// Which outing of the folder it belongs to, and whether that outing was larger than
+    /// a batch (so cut across batches); set by [`batches`].
+    pub outing: Option<(usize, bool)>,
 }
 
 impl LocalPhoto {
@@ -220,6 +223,7 @@ fn read_photo(path: &Path, name: String) -> Result<LocalPhoto, &'static str> {
         offset_minutes: exif.offset_minutes,
         latitude: exif.latitude,
         longitude: exif.longitude,
+        outing: None,
     })
 }
 
@@ -247,15 +251,19 @@ pub fn batches(photos: &[LocalPhoto], max: usize) -> Vec<Vec<LocalPhoto>> {
     }
     let mut out: Vec<Vec<LocalPhoto>> = Vec::new();
     let mut current: Vec<LocalPhoto> = Vec::new();
-    for group in groups {
+    for (outing, group) in groups.iter().enumerate() {
         if current.len() + group.len() > max && !current.is_empty() {
             out.push(std::mem::take(&mut current));
         }
+        let split = group.len() > max;
         for part in group.chunks(max) {
             if current.len() + part.len() > max {
                 out.push(std::mem::take(&mut current));
             }
-            current.extend(part.iter().map(|i| photos[*i].clone()));
+            current.extend(part.iter().map(|i| LocalPhoto {
+                outing: Some((outing, split)),
+                ..photos[*i].clone()
+            }));
         }
     }
     if !current.is_empty() {
@@ -634,30 +642,40 @@ pub fn albums_in_order(results: &[BatchResult]) -> Vec<OrderedAlbum<'_>> {
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => a.1.cmp(&b.1),
     });
-    let title_of = |album: &Album| album.title.clone();
-    let mut batches_per_title: HashMap<String, Vec<usize>> = HashMap::new();
-    for (_, batch, _, album) in &albums {
-        let seen = batches_per_title.entry(title_of(album)).or_default();
-        if !seen.contains(batch) {
-            seen.push(*batch);
+    // The outing an album is mostly made of, when that outing was cut across batches.
+    let split_outing = |r: &BatchResult, album: &Album| {
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        for image in &album.images {
+            if let Some(LocalPhoto {
+                outing: Some((outing, true)),
+                ..
+            }) = r.photos.get(&image.image_id.to_string())
+            {
+                *counts.entry(*outing).or_default() += 1;
+            }
         }
-    }
-    let mut parts_so_far: HashMap<String, usize> = HashMap::new();
+        counts
+            .into_iter()
+            .max_by_key(|(outing, n)| (*n, usize::MAX - outing))
+            .map(|(outing, _)| outing)
+    };
+    let mut first_title: HashMap<usize, (String, usize)> = HashMap::new();
     albums
         .into_iter()
         .map(|(_, _, result, album)| {
-            let plain = title_of(album);
-            let split = batches_per_title.get(&plain).is_some_and(|b| b.len() > 1);
-            let title = if split {
-                let part = parts_so_far.entry(plain.clone()).or_insert(0);
-                *part += 1;
-                if *part == 1 {
-                    plain
-                } else {
-                    format!("{plain}, part {part}")
+            let title = match split_outing(result, album) {
+                None => album.title.clone(),
+                Some(outing) => {
+                    let (first, parts) = first_title
+                        .entry(outing)
+                        .or_insert_with(|| (album.title.clone(), 0));
+                    *parts += 1;
+                    if *parts == 1 {
+                        first.clone()
+                    } else {
+                        format!("{first}, part {parts}")
+                    }
                 }
-            } else {
-                plain
             };
             OrderedAlbum {
                 result,

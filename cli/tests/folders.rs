@@ -273,8 +273,11 @@ async fn an_outing_larger_than_a_batch_is_cut_and_its_parts_titled_as_one() {
     let data = tempfile::tempdir().unwrap();
     let folder = tempfile::tempdir().unwrap();
     let dir = folder.path();
+    // 10:30 to 13:27, every 3 minutes: one outing; its last 10 photos, alone, would be
+    // titled "Saturday Afternoon".
     for i in 0..60u32 {
-        let time = format!("2025:08:02 18:{:02}:{:02}", i / 2, (i % 2) * 30);
+        let minute = 10 * 60 + 30 + i * 3;
+        let time = format!("2025:08:02 {:02}:{:02}:00", minute / 60, minute % 60);
         std::fs::write(
             dir.join(format!("coast-{i:02}.jpg")),
             photo(&time, (54.91, 8.31), (i * 4) as u8),
@@ -286,11 +289,12 @@ async fn an_outing_larger_than_a_batch_is_cut_and_its_parts_titled_as_one() {
 
     assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(
-        stdout.contains("Saturday Evening, 2 August 2025 — 50 photos"),
+        stdout.contains("Saturday Morning, 2 August 2025 — 50 photos"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("Saturday Evening, 2 August 2025, part 2 — 10 photos"),
-        "{stdout}"
+        stdout.contains("Saturday Morning, 2 August 2025, part 2 — 10 photos"),
+        "the second part carries the first part's title: {stdout}"
     );
+    assert!(!stdout.contains("Afternoon"), "{stdout}");
 }
