@@ -599,7 +599,13 @@ pub async fn organize(
     timings.page = phase.elapsed();
     if !options.quiet {
         let organised: usize = results.iter().map(|r| r.photos.len()).sum();
-        print_summary(&results, &skipped, uploaded, organised, &out);
+        print_summary(
+            &results,
+            &skipped,
+            (uploaded, photos.len()),
+            organised,
+            &out,
+        );
         if options.timings {
             timings.print();
         }
@@ -706,7 +712,7 @@ const SKIPPED_SHOWN: usize = 10;
 fn print_summary(
     results: &[BatchResult],
     skipped: &[Skipped],
-    uploaded: usize,
+    (uploaded, found): (usize, usize),
     total: usize,
     out: &Path,
 ) {
@@ -719,13 +725,19 @@ fn print_summary(
     };
     let albums = albums_in_order(results);
     println!();
+    // Photos the server refused at upload are counted as found but not organised.
+    let of = if total < found {
+        format!(" of {found}")
+    } else {
+        String::new()
+    };
     println!(
-        "Organised {total} photo{} into {} album{} ({} uploaded now, {} already there).",
-        if total == 1 { "" } else { "s" },
+        "Organised {total}{of} photo{} into {} album{} ({} uploaded now, {} already there).",
+        if found == 1 { "" } else { "s" },
         albums.len(),
         if albums.len() == 1 { "" } else { "s" },
         uploaded,
-        total.saturating_sub(uploaded)
+        found.saturating_sub(uploaded)
     );
     // Who made the albums: said once per distinct answer, not once per batch.
     let mut said = Vec::new();

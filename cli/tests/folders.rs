@@ -189,7 +189,10 @@ async fn one_rejected_photo_is_listed_and_the_rest_are_organised() {
     let (ok, stdout, stderr) = organize(&db, data.path(), dir);
 
     assert!(ok, "exit 0: stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains("Organised 8 photos"), "{stdout}");
+    assert!(
+        stdout.contains("Organised 8 of 9 photos into"),
+        "the refused photo is counted as found, not organised: {stdout}"
+    );
     assert!(
         stdout.contains("broken.jpg — The file is cut short"),
         "the rejected photo is listed with its reason: {stdout}"
