@@ -9,7 +9,7 @@ use crate::adapter::queue::{JobQueue, SqsQueue};
 use crate::adapter::s3::S3Store;
 use crate::config::Config;
 use crate::domain::organiser::{Offline, Organiser, WithFallback};
-use crate::http::error::ApiError;
+use crate::error::ApiError;
 
 #[derive(Clone)]
 pub struct App {

@@ -6,7 +6,8 @@
 //!   `record_upload`, `request_processing`, `run_job`, …), given an [`App`];
 //! - [`repo`]: all SQL; [`adapter`]: every outside system (PostgreSQL, S3, SQS, Gemini,
 //!   Standard Webhooks, QStash) behind a small type or trait;
-//! - [`http`]: the routes, one module per resource, the error type and the extractors;
+//! - [`http`]: the routes, one module per resource, and the extractors; [`error`]: the
+//!   one error type at the edge (use-cases return it, so it sits below `http`);
 //!   [`lambda`]: the Lambda event shapes (S3, SQS, the process-job function).
 //!
 //! Every Lambda binary under `functions/`, the local `momentarium` command (with the
@@ -17,6 +18,7 @@ pub mod app;
 pub mod config;
 pub mod contract;
 pub mod domain;
+pub mod error;
 pub mod http;
 pub mod lambda;
 pub mod repo;
@@ -25,7 +27,7 @@ pub mod usecase;
 
 pub use app::App;
 pub use config::Config;
-pub use http::error::ApiError;
+pub use error::ApiError;
 
 /// The version reported by `/api/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

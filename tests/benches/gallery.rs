@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use momentarium_shared::http::identity::Caller;
+use momentarium_shared::domain::Caller;
 use momentarium_shared::repo::galleries::{self, NewAlbum};
 use momentarium_shared::usecase::read_galleries::get_gallery;
 use momentarium_tests::TestApp;

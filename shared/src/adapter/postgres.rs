@@ -14,7 +14,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::config::SslMode;
 
 use crate::config::DatabaseConfig;
-use crate::http::error::ApiError;
+use crate::error::ApiError;
 
 pub use deadpool_postgres::Pool as DbPool;
 

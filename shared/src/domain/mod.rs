@@ -12,6 +12,14 @@ use std::fmt;
 
 use uuid::Uuid;
 
+/// The authenticated caller: the identity provider's `sub` and the user row it maps to.
+/// Every use-case about a user's things takes one (`http::identity` extracts it).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: Uuid,
+    pub subject: String,
+}
+
 /// The image formats Momentarium accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContentType {

@@ -15,7 +15,7 @@ use crate::adapter::standard_webhooks::{self, DEFAULT_TOLERANCE, SignedHeaders};
 use crate::app::App;
 use crate::contract::DeliveryAnswer;
 use crate::domain::JobStatus;
-use crate::http::error::ApiError;
+use crate::error::ApiError;
 use crate::usecase::run_delivery::{
     Credential, DeliveryError, DeliveryOutcome, Incoming, handle_delivery,
 };

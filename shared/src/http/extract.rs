@@ -6,7 +6,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::http::error::ApiError;
+use crate::error::ApiError;
 
 pub struct ApiJson<T>(pub T);
 

@@ -11,8 +11,8 @@ use crate::app::App;
 use crate::contract::{
     Album, Gallery, GalleryImage, GalleryList, GallerySummary, ProcessAccepted, ProcessRequest,
 };
-use crate::http::error::ApiError;
-use crate::http::identity::Caller;
+use crate::domain::Caller;
+use crate::error::ApiError;
 use crate::usecase::{read_galleries, request_processing};
 
 /// POST /api/galleries/process

@@ -15,21 +15,13 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use lambda_http::request::RequestContext;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
-use crate::adapter::postgres as db;
 use crate::app::App;
-use crate::http::error::ApiError;
-use crate::repo::users;
+use crate::domain::Caller;
+use crate::error::ApiError;
+use crate::usecase::identify_caller::identify_caller;
 
 pub const DEV_ISSUER: &str = "momentarium-dev";
-
-/// The authenticated caller.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub user_id: Uuid,
-    pub subject: String,
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 struct DevClaims {
@@ -133,12 +125,7 @@ impl FromRequestParts<App> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let subject = subject_from(parts, app)?;
-        let user_id = db::with_client(&app.pool, |client| {
-            let subject = subject.clone();
-            async move { users::ensure(&client, &subject).await }
-        })
-        .await?;
-        Ok(Self { user_id, subject })
+        identify_caller(app, subject).await
     }
 }
 

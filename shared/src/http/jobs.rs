@@ -6,9 +6,9 @@ use axum::extract::{Path, State};
 use super::extract::parse_id;
 use crate::app::App;
 use crate::contract::JobStatusBody;
+use crate::domain::Caller;
 use crate::domain::JobStatus;
-use crate::http::error::ApiError;
-use crate::http::identity::Caller;
+use crate::error::ApiError;
 use crate::usecase::read_job_status;
 
 /// GET /api/jobs/{jobId}/status

@@ -4,7 +4,6 @@
 //! result (or an [`ApiError`]) to a response.
 
 pub mod deliveries;
-pub mod error;
 pub mod extract;
 mod galleries;
 mod health;
@@ -20,7 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 
-use crate::http::error::ApiError;
+use crate::error::ApiError;
 
 /// What every handler can reach: built once at cold start, cloned per request (cheaply).
 pub type AppState = crate::app::App;

@@ -6,8 +6,8 @@ use axum::extract::State;
 use super::extract::ApiJson;
 use crate::app::App;
 use crate::contract::{UploadRequest, UploadResponse, UploadTicket};
-use crate::http::error::ApiError;
-use crate::http::identity::Caller;
+use crate::domain::Caller;
+use crate::error::ApiError;
 use crate::usecase::issue_upload_urls::generate_upload_urls as issue;
 
 /// POST /api/uploads/generate-urls

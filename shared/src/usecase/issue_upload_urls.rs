@@ -7,9 +7,9 @@ use uuid::Uuid;
 use crate::adapter::postgres as db;
 use crate::app::App;
 use crate::contract::FileRequest;
+use crate::domain::Caller;
 use crate::domain::{ContentType, Filename, ImageKey};
-use crate::http::error::ApiError;
-use crate::http::identity::Caller;
+use crate::error::ApiError;
 use crate::repo::images::{self, NewImage};
 
 /// A file that passed validation.

@@ -3,6 +3,7 @@
 //! all call these.
 
 pub mod check_health;
+pub mod identify_caller;
 pub mod issue_upload_urls;
 pub mod read_galleries;
 pub mod read_job_status;

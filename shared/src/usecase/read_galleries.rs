@@ -8,9 +8,9 @@ use uuid::Uuid;
 use crate::adapter::postgres as db;
 use crate::adapter::s3::ServeAs;
 use crate::app::App;
+use crate::domain::Caller;
 use crate::domain::{ContentType, ImageKey};
-use crate::http::error::ApiError;
-use crate::http::identity::Caller;
+use crate::error::ApiError;
 use crate::repo::galleries::{self, AlbumImageRow, GalleryRow};
 
 #[derive(Debug, Clone)]

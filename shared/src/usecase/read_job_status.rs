@@ -4,8 +4,8 @@ use uuid::Uuid;
 
 use crate::adapter::postgres as db;
 use crate::app::App;
-use crate::http::error::ApiError;
-use crate::http::identity::Caller;
+use crate::domain::Caller;
+use crate::error::ApiError;
 use crate::repo::jobs::{self, JobRow};
 
 /// The caller's job; another user's is as absent as one that never existed.
