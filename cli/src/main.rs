@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use momentarium_shared::config::{LogFormat, TelemetryConfig};
 use momentarium_shared::http::identity::issue_dev_token;
 use momentarium_shared::telemetry;
+use momentarium_shared::usecase::run_job::give_back_claims;
 use secrecy::SecretString;
 
 mod client;
@@ -148,7 +149,12 @@ async fn main() -> anyhow::Result<()> {
             );
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down");
+            // In-flight requests finish first; what is still held then is handed back.
+            let app = stack.app.clone();
             stack.stop().await;
+            if let Err(e) = give_back_claims(&app).await {
+                tracing::warn!(error = %e, "could not give back the jobs in progress");
+            }
             Ok(())
         }
         Command::Demo { folder } => {
@@ -213,21 +219,27 @@ async fn organize_command(
     let scanned = organize::scan_for_photos(&options.folder)?;
     options.scanned_in = started.elapsed();
     let ledger = data_dir.join("uploaded.json");
+    // The embedded stack, unless a running API was named.
+    let stack = match &api {
+        Some(_) => None,
+        None => Some(
+            stack::Stack::start(stack::StackOptions {
+                data_dir: data_dir.to_path_buf(),
+                listen: "127.0.0.1:0".parse()?,
+                s3_listen: "127.0.0.1:0".parse()?,
+            })
+            .await?,
+        ),
+    };
     let run = async {
-        match api {
-            Some(api) => {
+        match (&api, &stack) {
+            (Some(api), _) => {
                 let token = token.context("--api needs --token (or MOMENTARIUM_TOKEN)")?;
-                let client = client::ApiClient::new(&api, &token);
+                let client = client::ApiClient::new(api, &token);
                 let instance = format!("api:{api}:{}", &state::hex(&sha2_digest(&token))[..16]);
                 organize::organize(&client, &instance, &ledger, &options, scanned).await
             }
-            None => {
-                let stack = stack::Stack::start(stack::StackOptions {
-                    data_dir: data_dir.to_path_buf(),
-                    listen: "127.0.0.1:0".parse()?,
-                    s3_listen: "127.0.0.1:0".parse()?,
-                })
-                .await?;
+            (None, Some(stack)) => {
                 let subject = std::env::var("USER").unwrap_or_else(|_| "local".into());
                 let token = issue_dev_token(
                     &SecretString::from(stack.secrets.dev_jwt_secret.clone()),
@@ -236,20 +248,29 @@ async fn organize_command(
                 );
                 let client = client::ApiClient::new(&stack.base_url, &token);
                 let instance = format!("local:{subject}");
-                let result =
-                    organize::organize(&client, &instance, &ledger, &options, scanned).await;
-                stack.stop().await;
-                result
+                organize::organize(&client, &instance, &ledger, &options, scanned).await
             }
+            (None, None) => anyhow::bail!("no API to organise with"),
         }
     };
-    tokio::select! {
+    let result = tokio::select! {
         result = run => result.map(|_| ()),
         _ = tokio::signal::ctrl_c() => {
+            // Jobs this process was organising are handed back at once, so the next run
+            // picks them up straight away rather than after their claims lapse.
+            if let Some(stack) = &stack
+                && let Err(e) = give_back_claims(&stack.app).await
+            {
+                tracing::warn!(error = %e, "could not give back the jobs in progress");
+            }
             eprintln!("\nStopped. Nothing is lost: run the same command again to pick up where it left off.");
             std::process::exit(130);
         }
+    };
+    if let Some(stack) = stack {
+        stack.stop().await;
     }
+    result
 }
 
 fn sha2_digest(s: &str) -> Vec<u8> {

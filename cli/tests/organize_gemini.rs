@@ -68,7 +68,7 @@ async fn organize_uses_gemini_when_a_key_is_set() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_stops_cleanly_and_the_next_run_picks_up_where_it_left_off() {
+async fn ctrl_c_hands_the_job_back_and_the_next_run_finishes_it_at_once() {
     let plan = Reply::answer(json!({
         "albums": [{"title": "One Saturday", "description": "", "cover": 1, "photos": [1, 2, 3, 4, 5, 6, 7, 8]}],
         "photos": []
@@ -115,19 +115,25 @@ async fn ctrl_c_stops_cleanly_and_the_next_run_picks_up_where_it_left_off() {
     let stderr = String::from_utf8_lossy(&stopped.stderr);
     assert_eq!(stopped.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("Stopped. Nothing is lost"), "{stderr}");
-    // The interrupted run's claim lapses with its lease (set in the database, not waited
-    // for); the next run's sweep hands the job on.
-    let lapsed = db
-        .client()
-        .await
-        .execute(
-            "UPDATE processing_jobs SET lease_expires_at = now() - interval '1 second' \
-             WHERE status = 'processing'",
-            &[],
-        )
-        .await
-        .unwrap();
-    assert_eq!(lapsed, 1, "the interrupted job was being processed");
+    // The interrupted run handed its job back, unsent, instead of holding it until its
+    // lease lapses (15 minutes by default).
+    let given_back: (String, Option<String>, bool) = {
+        let r = db
+            .client()
+            .await
+            .query_one(
+                "SELECT status, lease_owner, enqueued_at IS NULL FROM processing_jobs",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(
+        given_back,
+        ("pending".to_string(), None, true),
+        "the interrupted job is pending again, unclaimed and unsent"
+    );
 
     let again = common::run(&db.url, data.path(), &args, &env);
 

@@ -22,6 +22,9 @@ pub struct App {
     pub organiser: Arc<dyn Organiser>,
     /// The model behind the organiser, when there is one.
     pub model: Option<String>,
+    /// This process: the prefix of every claim its workers take, so that it can give
+    /// them all back when it stops.
+    pub instance: Arc<str>,
 }
 
 impl App {
@@ -41,6 +44,7 @@ impl App {
             queue: None,
             organiser,
             model,
+            instance: format!("worker-{}", uuid::Uuid::new_v4().simple()).into(),
         }
     }
 

@@ -465,3 +465,51 @@ async fn the_sweep_resends_stranded_jobs_and_fails_those_out_of_attempts() {
     let again = sweep_jobs(&with_queue, 100).await.unwrap();
     assert_eq!(again.failed, 0);
 }
+
+#[tokio::test]
+async fn a_job_given_back_unsent_is_sent_again_when_its_batch_is_asked_for_again() {
+    let (app, sqs) = TestApp::spawn_with_sqs().await;
+    let token = app.token("alice");
+    let photo = photos::jpeg(32, 24, [10, 200, 10], &Exif::default());
+    let ids = app
+        .upload_photos(&token, &[("a.jpg", "image/jpeg", photo)])
+        .await;
+    let ask = || {
+        app.http
+            .post(app.url("/api/galleries/process"))
+            .bearer_auth(&token)
+            .header("idempotency-key", "the-same-batch")
+            .json(&json!({ "imageIds": ids }))
+            .send()
+    };
+    let first: Value = ask().await.unwrap().json().await.unwrap();
+    assert_eq!(sqs.receive_all().await.len(), 1, "sent once when created");
+    // While it is in a queue, asking again sends nothing.
+    let again: Value = ask().await.unwrap().json().await.unwrap();
+    assert_eq!(again["jobId"], first["jobId"]);
+    assert_eq!(sqs.receive_all().await.len(), 0);
+    // A stopping process gives its claims back unsent (`give_back_claims`).
+    app.db
+        .client()
+        .await
+        .execute("UPDATE processing_jobs SET enqueued_at = NULL", &[])
+        .await
+        .unwrap();
+
+    let resumed = ask().await.unwrap();
+
+    assert_eq!(resumed.status(), 202);
+    let resumed: Value = resumed.json().await.unwrap();
+    assert_eq!(
+        resumed["jobId"], first["jobId"],
+        "the same job, not a new one"
+    );
+    let sent = sqs.receive_all().await;
+    assert_eq!(sent.len(), 1, "sent again at once, not left for the sweep");
+    assert!(
+        sent[0]
+            .body()
+            .unwrap_or("")
+            .contains(first["jobId"].as_str().unwrap())
+    );
+}

@@ -191,6 +191,35 @@ pub async fn release(
     Ok(client.execute(&stmt, &[&id, &owner, &note]).await? == 1)
 }
 
+/// Gives back every claim whose owner starts with `instance` (one process's workers), as
+/// not sent: a process that is stopping hands its jobs on instead of holding them until
+/// their leases lapse. Returns how many.
+pub async fn release_all_of(
+    client: &impl GenericClient,
+    instance: &str,
+    note: &str,
+) -> Result<u64, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE processing_jobs SET status = 'pending', lease_owner = NULL, \
+                 lease_expires_at = NULL, enqueued_at = NULL, error = $2, updated_at = now() \
+             WHERE status = 'processing' AND starts_with(lease_owner, $1 || '-')",
+        )
+        .await?;
+    client.execute(&stmt, &[&instance, &note]).await
+}
+
+/// Whether a pending job is in no queue (never sent, or given back by a stopping process).
+pub async fn unsent(client: &impl GenericClient, id: Uuid) -> Result<bool, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT 1 FROM processing_jobs WHERE id = $1 AND status = 'pending' \
+             AND enqueued_at IS NULL",
+        )
+        .await?;
+    Ok(client.query_opt(&stmt, &[&id]).await?.is_some())
+}
+
 /// Ends a claimed job as failed, with a sentence a person can act on.
 pub async fn fail(
     client: &impl GenericClient,

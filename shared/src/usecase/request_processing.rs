@@ -125,7 +125,18 @@ pub async fn request_processing(
         })
         .await?;
         if let Some(job) = existing {
-            return same_request(&job, &hash);
+            let accepted = same_request(&job, &hash)?;
+            // A job given back unsent (its process stopped) goes to the queue again now,
+            // rather than when the sweep comes by.
+            let job_id = job.id;
+            let unsent = db::with_client(&app.pool, |client| async move {
+                jobs::unsent(&client, job_id).await
+            })
+            .await?;
+            if unsent {
+                enqueue(app, job_id).await;
+            }
+            return Ok(accepted);
         }
     }
 

@@ -79,7 +79,7 @@ pub async fn run_job(
     job_id: Uuid,
     delivery: Delivery,
 ) -> Result<ProcessOutcome, RetryLater> {
-    let owner = format!("worker-{}", Uuid::new_v4().simple());
+    let owner = format!("{}-{}", app.instance, Uuid::new_v4().simple());
     let remaining = delivery.deadline.saturating_duration_since(Instant::now());
     let lease = app
         .config
@@ -149,6 +149,25 @@ pub async fn run_job(
             })
         }
     }
+}
+
+/// Gives back every job this process holds, unsent, so that the next delivery (or the
+/// next request for the same batch) runs it at once instead of after its lease. For a
+/// process that is stopping (`momentarium organize` on Ctrl-C).
+pub async fn give_back_claims(app: &App) -> Result<u64, DbError> {
+    let released = db::with_client(&app.pool, |client| async move {
+        jobs::release_all_of(
+            &client,
+            &app.instance,
+            "Stopped before it finished; it will be run again.",
+        )
+        .await
+    })
+    .await?;
+    if released > 0 {
+        tracing::info!(released, "claims given back");
+    }
+    Ok(released)
 }
 
 async fn fail(app: &App, job: &JobRow, owner: &str, sentence: &str) -> Result<(), RetryLater> {
