@@ -160,6 +160,7 @@ pub fn scan(folder: &Path) -> anyhow::Result<(Vec<LocalPhoto>, Vec<Skipped>)> {
         });
     let mut photos = Vec::new();
     let mut skipped = Vec::new();
+    let mut first_of: HashMap<String, String> = HashMap::new();
     for entry in walker {
         let entry = match entry {
             Ok(entry) => entry,
@@ -187,7 +188,17 @@ pub fn scan(folder: &Path) -> anyhow::Result<(Vec<LocalPhoto>, Vec<Skipped>)> {
             continue;
         }
         match read_photo(&path, name.clone()) {
-            Ok(photo) => photos.push(photo),
+            Ok(photo) => match first_of.get(&photo.sha256) {
+                // The same bytes twice (a copy in another folder, two links to one
+                // folder): one photo, organised once.
+                Some(first) => {
+                    skipped.push(Skipped::new(name, format!("the same photo as {first}")))
+                }
+                None => {
+                    first_of.insert(photo.sha256.clone(), photo.name.clone());
+                    photos.push(photo);
+                }
+            },
             Err(reason) => skipped.push(Skipped::new(name, reason)),
         }
     }
@@ -206,13 +217,19 @@ fn relative_name(relative: &Path) -> String {
 }
 
 fn read_photo(path: &Path, name: String) -> Result<LocalPhoto, &'static str> {
-    let bytes = std::fs::read(path).map_err(|_| "could not be read")?;
-    let content_type =
-        sniff(&bytes[..bytes.len().min(64)]).ok_or("not a JPEG, PNG, WebP or HEIC photo")?;
-    if bytes.len() as u64 > MAX_BYTES {
+    use std::io::Read;
+    // What it is and how large, from its first bytes and its metadata, before reading a
+    // possibly huge file (a phone's videos sit beside its photos).
+    let mut file = std::fs::File::open(path).map_err(|_| "could not be read")?;
+    let mut first = [0u8; 64];
+    let n = file.read(&mut first).map_err(|_| "could not be read")?;
+    let content_type = sniff(&first[..n]).ok_or("not a JPEG, PNG, WebP or HEIC photo")?;
+    let len = file.metadata().map_err(|_| "could not be read")?.len();
+    if len > MAX_BYTES {
         return Err("larger than 25 MiB");
     }
-    let exif = read_exif(&bytes[..bytes.len().min(256 * 1024)]).unwrap_or_default();
+    let bytes = std::fs::read(path).map_err(|_| "could not be read")?;
+    let exif = read_exif(&bytes).unwrap_or_default();
     Ok(LocalPhoto {
         path: path.to_path_buf(),
         name,
@@ -286,7 +303,9 @@ fn bar(progress: &MultiProgress, len: u64, template: &str, quiet: bool) -> Progr
     bar
 }
 
-/// Uploads the photos the server does not hold yet; returns the image id of every photo.
+/// Uploads the photos the server does not hold yet; returns how many it sent. What was
+/// sent is handed to `checkpoint` after every 50 (the ledger is saved there), so a run
+/// stopped or failing half-way does not send those again.
 async fn upload(
     client: &ApiClient,
     photos: &[LocalPhoto],
@@ -294,6 +313,7 @@ async fn upload(
     force: bool,
     progress: &MultiProgress,
     quiet: bool,
+    checkpoint: &dyn Fn(&HashMap<String, String>) -> anyhow::Result<()>,
 ) -> anyhow::Result<usize> {
     let todo: Vec<&LocalPhoto> = photos
         .iter()
@@ -335,9 +355,20 @@ async fn upload(
                 .buffer_unordered(UPLOAD_CONCURRENCY)
                 .collect()
                 .await;
+        let mut failed = None;
         for r in results {
-            let (sha, id) = r?;
-            known.insert(sha, id);
+            match r {
+                Ok((sha, id)) => {
+                    known.insert(sha, id);
+                }
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        checkpoint(known)?;
+        if let Some(e) = failed {
+            return Err(e);
         }
     }
     bar.finish_and_clear();
@@ -509,6 +540,11 @@ pub async fn organize(
     } else {
         MultiProgress::new()
     };
+    let checkpoint = |known: &HashMap<String, String>| {
+        let mut ledger = UploadLedger::load(ledger_path);
+        ledger.instances.insert(instance.to_string(), known.clone());
+        ledger.save(ledger_path)
+    };
     let uploaded = upload(
         client,
         &photos,
@@ -516,6 +552,7 @@ pub async fn organize(
         options.force_upload,
         &progress,
         options.quiet,
+        &checkpoint,
     )
     .await?;
     ledger.instances.insert(instance.to_string(), known.clone());
@@ -575,7 +612,16 @@ pub async fn organize(
                             })
                             .unwrap_or_default();
                         known.retain(|_, id| !gone.contains(id));
-                        upload(client, &batch, &mut known, false, &progress, options.quiet).await?;
+                        upload(
+                            client,
+                            &batch,
+                            &mut known,
+                            false,
+                            &progress,
+                            options.quiet,
+                            &checkpoint,
+                        )
+                        .await?;
                         ledger.instances.insert(instance.to_string(), known.clone());
                         ledger.save(ledger_path)?;
                         reuploaded = true;
@@ -648,8 +694,13 @@ pub fn albums_in_order(results: &[BatchResult]) -> Vec<OrderedAlbum<'_>> {
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => a.1.cmp(&b.1),
     });
-    // The outing an album is mostly made of, when that outing was cut across batches.
+    // The outing an album is mostly made of, when that outing was cut across batches and
+    // the offline organiser (whose albums are outings) made it; a model's own titles
+    // are kept.
     let split_outing = |r: &BatchResult, album: &Album| {
+        if r.status.organizer.as_deref() != Some("offline") {
+            return None;
+        }
         let mut counts: HashMap<usize, usize> = HashMap::new();
         for image in &album.images {
             if let Some(LocalPhoto {

@@ -80,6 +80,13 @@ async fn nested_folders_are_read_three_levels_deep_without_hidden_or_junk_files(
     )
     .unwrap();
     std::fs::write(dir.join("Screenshot.PNG"), photos::png(40, 30)).unwrap();
+    // The same photo again in another folder: organised once, the copy named.
+    std::fs::create_dir_all(dir.join("Favourites")).unwrap();
+    std::fs::copy(
+        dir.join("2025/Top.Jpg"),
+        dir.join("Favourites/Top copy.jpg"),
+    )
+    .unwrap();
     // What must be passed over: hidden folders and files, macOS companions, NAS thumbnails.
     let junk = photo("2025:06:01 10:00:00", (52.5, 13.4), 200);
     std::fs::write(dir.join(".thumbnails/t.jpg"), &junk).unwrap();
@@ -105,6 +112,10 @@ async fn nested_folders_are_read_three_levels_deep_without_hidden_or_junk_files(
         "photos are named by their path in the folder: {stdout}"
     );
     assert!(!stdout.contains("SYNOPHOTO") && !stdout.contains("._IMG"));
+    assert!(
+        stdout.contains("Favourites/Top copy.jpg — the same photo as 2025/Top.Jpg"),
+        "{stdout}"
+    );
     let page = std::fs::read_to_string(dir.join("momentarium.html")).unwrap();
     assert!(page.contains("2025/DCIM/100APPLE/IMG_0002.JPEG"));
     assert_eq!(page.matches("<figure>").count(), 4);

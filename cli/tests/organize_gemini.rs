@@ -117,22 +117,22 @@ async fn ctrl_c_hands_the_job_back_and_the_next_run_finishes_it_at_once() {
     assert!(stderr.contains("Stopped. Nothing is lost"), "{stderr}");
     // The interrupted run handed its job back, unsent, instead of holding it until its
     // lease lapses (15 minutes by default).
-    let given_back: (String, Option<String>, bool) = {
+    let given_back: (String, Option<String>, bool, i32) = {
         let r = db
             .client()
             .await
             .query_one(
-                "SELECT status, lease_owner, enqueued_at IS NULL FROM processing_jobs",
+                "SELECT status, lease_owner, enqueued_at IS NULL, attempts FROM processing_jobs",
                 &[],
             )
             .await
             .unwrap();
-        (r.get(0), r.get(1), r.get(2))
+        (r.get(0), r.get(1), r.get(2), r.get(3))
     };
     assert_eq!(
         given_back,
-        ("pending".to_string(), None, true),
-        "the interrupted job is pending again, unclaimed and unsent"
+        ("pending".to_string(), None, true, 0),
+        "the interrupted job is pending again, unclaimed, unsent, its attempt not counted"
     );
 
     let again = common::run(&db.url, data.path(), &args, &env);

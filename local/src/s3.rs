@@ -13,6 +13,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -124,16 +125,17 @@ impl LocalS3 {
 /// s3s-fs with S3's stricter rules (see the module documentation).
 struct StrictStore {
     inner: FileSystem,
-    /// Serialises conditional creates, so two racing `If-None-Match: *` PUTs cannot both
-    /// succeed (S3 answers one of them 412).
-    creates: tokio::sync::Mutex<()>,
+    /// One lock per key being created conditionally, so two racing `If-None-Match: *`
+    /// PUTs to one key cannot both succeed (S3 answers one of them 412), while uploads
+    /// to other keys go on in parallel.
+    creates: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl StrictStore {
     fn new(inner: FileSystem) -> Self {
         Self {
             inner,
-            creates: tokio::sync::Mutex::new(()),
+            creates: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 }
@@ -290,8 +292,20 @@ impl S3 for StrictStore {
             ));
         }
         if req.input.if_none_match.is_some() {
-            let _only_one = self.creates.lock().await;
-            return self.inner.put_object(req).await;
+            let name = format!("{}/{}", req.input.bucket, req.input.key);
+            let lock = {
+                let mut creates = self.creates.lock().unwrap_or_else(|e| e.into_inner());
+                creates.entry(name.clone()).or_default().clone()
+            };
+            let result = {
+                let _only_one = lock.lock().await;
+                self.inner.put_object(req).await
+            };
+            let mut creates = self.creates.lock().unwrap_or_else(|e| e.into_inner());
+            if Arc::strong_count(&lock) <= 2 {
+                creates.remove(&name);
+            }
+            return result;
         }
         self.inner.put_object(req).await
     }

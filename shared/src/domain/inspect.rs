@@ -162,7 +162,8 @@ pub fn inspect_head(
     let exif = read_exif(head).unwrap_or_default();
     let rotated = matches!(exif.orientation, Some(5..=8));
     let (width, height) = if rotated { (h, w) } else { (w, h) };
-    let motion_photo = actual == ContentType::Jpeg && is_motion_photo(head);
+    let motion_photo = actual == ContentType::Jpeg
+        && is_motion_photo(&head[..head.len().min(HEAD_BYTES as usize)]);
     Ok(Inspection {
         content_type: actual,
         width: u32::try_from(width).map_err(|_| Rejection::Unreadable)?,

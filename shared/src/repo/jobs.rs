@@ -192,8 +192,9 @@ pub async fn release(
 }
 
 /// Gives back every claim whose owner starts with `instance` (one process's workers), as
-/// not sent: a process that is stopping hands its jobs on instead of holding them until
-/// their leases lapse. Returns how many.
+/// not sent and with the interrupted attempt not counted: a process that is stopping
+/// hands its jobs on instead of holding them until their leases lapse, and a person
+/// pressing Ctrl-C never uses up a job's attempts. Returns how many.
 pub async fn release_all_of(
     client: &impl GenericClient,
     instance: &str,
@@ -202,7 +203,8 @@ pub async fn release_all_of(
     let stmt = client
         .prepare_cached(
             "UPDATE processing_jobs SET status = 'pending', lease_owner = NULL, \
-                 lease_expires_at = NULL, enqueued_at = NULL, error = $2, updated_at = now() \
+                 lease_expires_at = NULL, enqueued_at = NULL, error = $2, updated_at = now(), \
+                 attempts = greatest(attempts - 1, 0) \
              WHERE status = 'processing' AND starts_with(lease_owner, $1 || '-')",
         )
         .await?;

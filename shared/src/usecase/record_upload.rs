@@ -4,7 +4,7 @@
 use crate::adapter::postgres::{self as db, DbError};
 use crate::adapter::s3::{ObjectHead, S3Store, StorageError};
 use crate::app::App;
-use crate::domain::inspect::{self, HEAD_BYTES, Rejection};
+use crate::domain::inspect::{self, Rejection};
 use crate::domain::{ContentType, ImageKey, ImageStatus};
 use crate::repo::images;
 
@@ -127,13 +127,18 @@ pub async fn record_upload(
         }
         Err(rejection) => {
             let reason = rejection.to_string();
-            db::with_client(&app.pool, |client| {
+            let rejected_now = db::with_client(&app.pool, |client| {
                 let (reason, previous) = (reason.clone(), previous_etag.clone());
                 async move {
                     images::mark_rejected(&client, key.image_id, &reason, previous.as_deref()).await
                 }
             })
             .await?;
+            if !rejected_now {
+                // Another event recorded a newer version meanwhile: leave its object be.
+                tracing::info!(%reason, "a version was refused, but the row moved on; nothing deleted");
+                return Ok(UploadOutcome::AlreadyRecorded(ImageStatus::Uploaded));
+            }
             // The row already says why; a failed delete is left to the bucket's lifecycle rule.
             if let Err(e) = storage.delete(&key).await {
                 tracing::warn!(error = %e, "could not delete a rejected upload");
@@ -167,9 +172,9 @@ async fn inspect_object(
         }));
     }
     let bytes = storage.get(key, head.etag.as_deref()).await?;
-    let first = &bytes[..bytes.len().min(HEAD_BYTES as usize)];
+    // All of it: EXIF, XMP and a HEIF's `meta` can lie past the first 256 KiB.
     let inspection = match inspect::inspect_head(
-        first,
+        &bytes,
         bytes.len() as u64,
         declared_type,
         declared_size,

@@ -237,7 +237,14 @@ async fn settle_one(app: &App, image: &ImageRow) -> Settled {
         .await
         .map_err(|e| match e {
             crate::usecase::record_upload::RecordError::Database(db) => ApiError::from(db),
-            other => ApiError::internal(other),
+            crate::usecase::record_upload::RecordError::Storage(storage) => {
+                tracing::warn!(error = %storage, "could not inspect an upload now");
+                ApiError::Unavailable {
+                    code: "storage_unavailable",
+                    message: "The photo store did not answer; ask again in a moment.".into(),
+                    retry_after_secs: Some(5),
+                }
+            }
         })?;
     Ok(match outcome {
         UploadOutcome::Uploaded => (image.id, ImageStatus::Uploaded, None),
