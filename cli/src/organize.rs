@@ -533,8 +533,11 @@ pub async fn organize(
         ..Timings::default()
     };
     let phase = Instant::now();
-    let mut ledger = UploadLedger::load(ledger_path);
-    let mut known = ledger.instances.remove(instance).unwrap_or_default();
+    // What this API already holds for this user; `checkpoint` saves it as uploads go.
+    let mut known = UploadLedger::load(ledger_path)
+        .instances
+        .remove(instance)
+        .unwrap_or_default();
     let progress = if options.quiet {
         MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::hidden())
     } else {
@@ -555,8 +558,6 @@ pub async fn organize(
         &checkpoint,
     )
     .await?;
-    ledger.instances.insert(instance.to_string(), known.clone());
-    ledger.save(ledger_path)?;
     timings.upload = phase.elapsed();
     let phase = Instant::now();
 
@@ -622,8 +623,6 @@ pub async fn organize(
                             &checkpoint,
                         )
                         .await?;
-                        ledger.instances.insert(instance.to_string(), known.clone());
-                        ledger.save(ledger_path)?;
                         reuploaded = true;
                         continue;
                     }

@@ -754,3 +754,19 @@ pub fn python(code: &str, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+/// An HS256 JWT over exactly `header` and `claims` (JSON text), signed with `secret`: for
+/// tokens the server must refuse or accept by their claims (`nbf`, `exp`, a bad `alg`).
+pub fn sign_jwt(header: &str, claims: &str, secret: &str) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let signing_input = format!("{}.{}", b64.encode(header), b64.encode(claims));
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(signing_input.as_bytes());
+    format!(
+        "{signing_input}.{}",
+        b64.encode(mac.finalize().into_bytes())
+    )
+}

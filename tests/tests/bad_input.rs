@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use momentarium_tests::photos::{self, Exif};
-use momentarium_tests::{DEV_SECRET, TestApp};
+use momentarium_tests::{DEV_SECRET, TestApp, sign_jwt};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -75,20 +75,7 @@ fn expired_token(subject: &str) -> String {
     let header = r#"{"alg":"HS256","typ":"JWT"}"#;
     let claims =
         json!({"sub": subject, "iss": "momentarium-dev", "iat": now - 7200, "exp": now - 3600});
-    sign_raw(header, &claims.to_string(), DEV_SECRET)
-}
-
-fn sign_raw(header: &str, claims: &str, secret: &str) -> String {
-    use base64::Engine;
-    use hmac::{Hmac, Mac};
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let signing_input = format!("{}.{}", b64.encode(header), b64.encode(claims));
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(signing_input.as_bytes());
-    format!(
-        "{signing_input}.{}",
-        b64.encode(mac.finalize().into_bytes())
-    )
+    sign_jwt(header, &claims.to_string(), DEV_SECRET)
 }
 
 fn file(name: &str, ct: &str, size: i64) -> Value {
@@ -155,7 +142,7 @@ async fn identity_problems_are_401s_on_every_user_route() {
             ))
         )
     };
-    let empty_sub = sign_raw(
+    let empty_sub = sign_jwt(
         r#"{"alg":"HS256"}"#,
         &json!({"sub": "", "iss": "momentarium-dev", "exp": chrono::Utc::now().timestamp() + 600})
             .to_string(),

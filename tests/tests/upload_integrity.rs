@@ -8,9 +8,6 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use momentarium_shared::adapter::queue::JobMessage;
 use momentarium_shared::adapter::s3::ServeAs;
 use momentarium_shared::adapter::standard_webhooks::{SignedHeaders, WebhookSecret};
@@ -20,9 +17,8 @@ use momentarium_shared::lambda::handle_s3_event;
 use momentarium_shared::usecase::run_job::{Delivery, ProcessOutcome, run_job};
 use momentarium_tests::gemini::{GeminiServer, Reply};
 use momentarium_tests::photos::{self, Exif};
-use momentarium_tests::{BUCKET, DEV_SECRET, TestApp, WEBHOOK_SECRET, events_dir};
+use momentarium_tests::{BUCKET, DEV_SECRET, TestApp, WEBHOOK_SECRET, events_dir, sign_jwt};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use uuid::Uuid;
 
 /// A valid JPEG and the same bytes with the frame header patched to claim 65500×65500:
@@ -484,12 +480,11 @@ async fn a_presigned_put_missing_the_write_once_header_is_refused() {
 
 /// An HS256 dev token with these claims, signed as the server's dev tokens are.
 fn dev_token(claims: &Value) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let mut mac = Hmac::<Sha256>::new_from_slice(DEV_SECRET.as_bytes()).unwrap();
-    mac.update(format!("{header}.{payload}").as_bytes());
-    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{header}.{payload}.{signature}")
+    sign_jwt(
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        &claims.to_string(),
+        DEV_SECRET,
+    )
 }
 
 #[tokio::test]
