@@ -135,9 +135,16 @@ pub async fn record_upload(
             })
             .await?;
             if !rejected_now {
-                // Another event recorded a newer version meanwhile: leave its object be.
+                // Another event recorded this upload meanwhile: leave its object be, and
+                // say what the row says now.
                 tracing::info!(%reason, "a version was refused, but the row moved on; nothing deleted");
-                return Ok(UploadOutcome::AlreadyRecorded(ImageStatus::Uploaded));
+                let now = db::with_client(&app.pool, |client| async move {
+                    images::find(&client, key.user_id, key.image_id).await
+                })
+                .await?;
+                return Ok(UploadOutcome::AlreadyRecorded(
+                    now.map_or(ImageStatus::Rejected, |row| row.status),
+                ));
             }
             // The row already says why; a failed delete is left to the bucket's lifecycle rule.
             if let Err(e) = storage.delete(&key).await {
