@@ -23,7 +23,7 @@ fi
 target="${CARGO_TARGET_DIR:-$root/target}"
 bin="$target/local/momentarium"
 if [ ! -x "$bin" ]; then
-    log "building Momentarium (optimised; the first build takes a few minutes)"
+    log "building Momentarium: its own crates and the image crates optimised, the rest as a dev build (cargo calls the profile [unoptimized]); the first build takes about five minutes"
     cargo build --manifest-path "$root/Cargo.toml" --profile local -p momentarium
 else
     cargo build --quiet --manifest-path "$root/Cargo.toml" --profile local -p momentarium
