@@ -117,7 +117,10 @@ impl Stack {
             ),
             None => format!("bucket {}", storage_config.bucket),
         };
-        let app = App::new(config, pool).with_storage(store).with_queue(queue);
+        let app = App::new(config, pool)
+            .with_storage(store)
+            .with_queue(queue)
+            .with_configured_organiser();
         let (tx, rx) = oneshot::channel::<()>();
         let router = http::router(app.clone());
         let server = tokio::spawn(local_http::serve(listener, router, async {

@@ -11,15 +11,19 @@ use crate::config::Config;
 use crate::domain::organiser::{Offline, Organiser, WithFallback};
 use crate::error::ApiError;
 
+/// Built in one place: [`App::new`] gives the configuration and the pool, and each part a
+/// process uses is attached by one call — the real adapter from the configuration
+/// (`connect_storage`, `connect_queue`, `with_configured_organiser`) or a stand-in
+/// (`with_storage`, `with_queue`, `with_organiser`). A Lambda function attaches only what
+/// its routes use, so it links only those adapters: `health` carries neither AWS SDK nor
+/// the image stack. What a part's absence means is one error, [`NotConfigured`].
 #[derive(Clone)]
 pub struct App {
     pub config: Arc<Config>,
     pub pool: Pool,
-    pub storage: Option<S3Store>,
-    pub queue: Option<Arc<dyn JobQueue>>,
-    /// What turns a batch into albums: Gemini with the offline organiser behind it when a
-    /// key is set, the offline organiser alone otherwise.
-    pub organiser: Arc<dyn Organiser>,
+    storage: Option<S3Store>,
+    queue: Option<Arc<dyn JobQueue>>,
+    organiser: Option<Arc<dyn Organiser>>,
     /// The model behind the organiser, when there is one.
     pub model: Option<String>,
     /// This process: the prefix of every claim its workers take, so that it can give
@@ -28,29 +32,75 @@ pub struct App {
 }
 
 impl App {
+    /// The configuration and the pool; no other part yet.
     pub fn new(config: Config, pool: Pool) -> Self {
-        let gemini = GeminiClient::from_config(&config.gemini).map(Arc::new);
-        let model = gemini.as_ref().map(|g| g.model().to_string());
-        let organiser: Arc<dyn Organiser> = match gemini {
-            Some(client) => Arc::new(WithFallback {
-                primary: Arc::new(GeminiOrganiser { client }),
-            }),
-            None => Arc::new(Offline),
-        };
         Self {
             config: Arc::new(config),
             pool,
             storage: None,
             queue: None,
-            organiser,
-            model,
+            organiser: None,
+            model: None,
             instance: format!("worker-{}", uuid::Uuid::new_v4().simple()).into(),
         }
     }
 
-    /// Replaces the organiser (a test's, or another provider's).
+    /// Everything the configuration names: the pool, S3 and SQS when configured, and the
+    /// configured organiser. A process that needs only some parts (each Lambda function)
+    /// builds from [`App::new`] instead, and links only those.
+    pub async fn from_config(config: Config) -> anyhow::Result<Self> {
+        let pool = crate::adapter::postgres::create_pool(&config.database)?;
+        Ok(Self::new(config, pool)
+            .connect_storage()
+            .await
+            .connect_queue()
+            .await
+            .with_configured_organiser())
+    }
+
+    /// S3 as configured (`PHOTO_BUCKET`, `S3_ENDPOINT_URL`); nothing when unconfigured.
+    pub async fn connect_storage(mut self) -> Self {
+        if let Some(storage) = &self.config.storage {
+            self.storage = Some(S3Store::connect(storage).await);
+        }
+        self
+    }
+
+    /// SQS as configured (`JOB_QUEUE_URL` and `WEBHOOK_SECRET`, which signs every
+    /// message); nothing when either is missing.
+    pub async fn connect_queue(mut self) -> Self {
+        if let (Some(url), Some(secret)) = (
+            &self.config.queue.queue_url,
+            &self.config.queue.webhook_secret,
+        ) {
+            let queue = SqsQueue::connect(
+                url.clone(),
+                self.config.queue.endpoint_url.as_deref(),
+                secret.clone(),
+            )
+            .await;
+            self.queue = Some(Arc::new(queue));
+        }
+        self
+    }
+
+    /// Gemini with the offline organiser behind it when a key is set, the offline
+    /// organiser alone otherwise.
+    pub fn with_configured_organiser(mut self) -> Self {
+        let gemini = GeminiClient::from_config(&self.config.gemini).map(Arc::new);
+        self.model = gemini.as_ref().map(|g| g.model().to_string());
+        self.organiser = Some(match gemini {
+            Some(client) => Arc::new(WithFallback {
+                primary: Arc::new(GeminiOrganiser { client }),
+            }),
+            None => Arc::new(Offline),
+        });
+        self
+    }
+
+    /// Another organiser (a test's, or another provider's).
     pub fn with_organiser(mut self, organiser: Arc<dyn Organiser>) -> Self {
-        self.organiser = organiser;
+        self.organiser = Some(organiser);
         self
     }
 
@@ -64,36 +114,24 @@ impl App {
         self
     }
 
-    /// Production wiring: the pool, and S3 and SQS clients for what is configured.
-    pub async fn from_config(config: Config) -> anyhow::Result<Self> {
-        let pool = crate::adapter::postgres::create_pool(&config.database)?;
-        let storage = match &config.storage {
-            Some(storage) => Some(S3Store::connect(storage).await),
-            None => None,
-        };
-        let queue: Option<Arc<dyn JobQueue>> =
-            match (&config.queue.queue_url, &config.queue.webhook_secret) {
-                (Some(url), Some(secret)) => Some(Arc::new(
-                    SqsQueue::connect(
-                        url.clone(),
-                        config.queue.endpoint_url.as_deref(),
-                        secret.clone(),
-                    )
-                    .await,
-                )),
-                _ => None,
-            };
-        let mut app = Self::new(config, pool);
-        app.storage = storage;
-        app.queue = queue;
-        Ok(app)
-    }
-
     /// The object store. Every function that uses it declares `Need::Storage`, so
     /// `Config::require` has refused to start without it; its absence here is a wiring
     /// mistake, one error for every caller.
     pub fn storage(&self) -> Result<&S3Store, NotConfigured> {
         self.storage.as_ref().ok_or(NotConfigured("PHOTO_BUCKET"))
+    }
+
+    /// The job queue, when this process sends jobs through one (without it, jobs are
+    /// recorded unsent and the sweep sends them).
+    pub fn queue(&self) -> Option<&dyn JobQueue> {
+        self.queue.as_deref()
+    }
+
+    /// What turns a batch into albums.
+    pub fn organiser(&self) -> Result<&dyn Organiser, NotConfigured> {
+        self.organiser
+            .as_deref()
+            .ok_or(NotConfigured("the organiser"))
     }
 }
 

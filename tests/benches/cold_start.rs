@@ -3,7 +3,8 @@
 //! its resident memory then, and for the HTTP functions the first invocation (an API
 //! Gateway health event: the first database connection included).
 //!
-//! Build the binaries first, then run:
+//! Build the binaries first, then run (`COLD_START_SETS="before=DIR after=DIR"` compares two
+//! sets of binaries run by run, each DIR holding the function binaries by name):
 //!   cargo build --release -p health -p generate-upload-urls -p on-upload -p process-gallery \
 //!       -p job-status -p get-gallery -p process-job -p sweep-jobs -p migrate
 //!   cargo bench -p momentarium-tests --bench cold_start
@@ -120,61 +121,75 @@ fn stats(mut v: Vec<f64>) -> String {
     )
 }
 
-async fn measure(
+/// One cold start: (init ms, RSS MiB at init) and, for an HTTP function, the first call's ms.
+async fn measure_once(
     binary: &PathBuf,
     name: &str,
     database_url: &str,
     http: bool,
-) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let (mut init, mut first_call, mut rss) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..RUNS {
-        let (api, seen) = runtime_api().await;
-        let started = Instant::now();
-        let mut child = tokio::process::Command::new(binary)
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", &api)
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_REGION", "eu-central-1")
-            .env("AWS_ACCESS_KEY_ID", "AKIDBENCHMARK")
-            .env("AWS_SECRET_ACCESS_KEY", "benchmark-secret")
-            .env("DATABASE_URL", database_url)
-            .env("PHOTO_BUCKET", "momentarium-bench")
-            .env("WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-            .env(
-                "JOB_QUEUE_URL",
-                "https://sqs.eu-central-1.amazonaws.com/123456789012/momentarium-jobs",
-            )
-            .env("RUST_LOG", "warn")
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let pid = child.id().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let (first, resp) = {
-                let s = seen.lock().unwrap();
-                (s.first_next, s.response)
-            };
-            if let Some(t) = first
-                && rss.len() < init.len() + 1
-            {
-                init.push((t - started).as_secs_f64() * 1000.0);
-                rss.push(rss_kib(pid) as f64 / 1024.0);
-            }
-            if let (Some(f), Some(r)) = (first, resp) {
-                first_call.push((r - f).as_secs_f64() * 1000.0);
-                break;
-            }
-            if (first.is_some() && !http) || Instant::now() > deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_micros(200)).await;
+) -> (Option<(f64, f64)>, Option<f64>) {
+    let (api, seen) = runtime_api().await;
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", &api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_REGION", "eu-central-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDBENCHMARK")
+        .env("AWS_SECRET_ACCESS_KEY", "benchmark-secret")
+        .env("DATABASE_URL", database_url)
+        .env("PHOTO_BUCKET", "momentarium-bench")
+        .env("WEBHOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        .env(
+            "JOB_QUEUE_URL",
+            "https://sqs.eu-central-1.amazonaws.com/123456789012/momentarium-jobs",
+        )
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (mut init, mut first_call) = (None, None);
+    loop {
+        let (first, resp) = {
+            let s = seen.lock().unwrap();
+            (s.first_next, s.response)
+        };
+        if let Some(t) = first
+            && init.is_none()
+        {
+            init = Some((
+                (t - started).as_secs_f64() * 1000.0,
+                rss_kib(pid) as f64 / 1024.0,
+            ));
         }
-        let _ = child.kill().await;
+        if let (Some(f), Some(r)) = (first, resp) {
+            first_call = Some((r - f).as_secs_f64() * 1000.0);
+            break;
+        }
+        if (first.is_some() && !http) || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
     }
-    (init, first_call, rss)
+    let _ = child.kill().await;
+    (init, first_call)
+}
+
+/// The sets of binaries to compare: `COLD_START_SETS="before=/dir after=/dir"`, or the
+/// release build alone.
+fn sets(target: &std::path::Path) -> Vec<(String, PathBuf)> {
+    match std::env::var("COLD_START_SETS") {
+        Ok(list) => list
+            .split_whitespace()
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(label, dir)| (label.to_string(), PathBuf::from(dir)))
+            .collect(),
+        Err(_) => vec![("release".to_string(), target.join("release"))],
+    }
 }
 
 fn main() {
@@ -190,30 +205,48 @@ fn main() {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        println!("| function | x86_64 binary | arm64 bootstrap | init ms (min / median / max) | RSS at init, MiB | first call ms |");
-        println!("| --- | --- | --- | --- | --- | --- |");
+        let sets = sets(&target);
+        println!("| function | set | x86_64 binary | arm64 bootstrap | init ms (min / median / max) | RSS at init, MiB | first call ms |");
+        println!("| --- | --- | --- | --- | --- | --- | --- |");
+        let size = |p: &PathBuf| {
+            std::fs::metadata(p)
+                .map(|m| format!("{:.1} MiB", m.len() as f64 / 1048576.0))
+                .unwrap_or_else(|_| "not built".into())
+        };
         for name in names {
-            let binary = target.join("release").join(&name);
-            let arm = target.join("lambda").join(&name).join("bootstrap");
-            let size = |p: &PathBuf| {
-                std::fs::metadata(p)
-                    .map(|m| format!("{:.1} MiB", m.len() as f64 / 1048576.0))
-                    .unwrap_or_else(|_| "not built".into())
-            };
-            if !binary.exists() {
-                println!("| {name} | not built | {} | | | |", size(&arm));
-                continue;
-            }
             let http = !matches!(name.as_str(), "on-upload" | "process-job" | "sweep-jobs" | "migrate");
-            let (init, first, rss) = measure(&binary, &name, &db.url, http).await;
-            println!(
-                "| {name} | {} | {} | {} | {} | {} |",
-                size(&binary),
-                size(&arm),
-                stats(init),
-                stats(rss),
-                if http { stats(first) } else { "–".into() }
-            );
+            let present: Vec<&(String, PathBuf)> =
+                sets.iter().filter(|(_, dir)| dir.join(&name).exists()).collect();
+            // The sets take turns, run by run, so that the machine's noise falls on each alike.
+            let mut seen = vec![(Vec::new(), Vec::new(), Vec::new()); present.len()];
+            for _ in 0..RUNS {
+                for (i, (_, dir)) in present.iter().enumerate() {
+                    let (init, first) = measure_once(&dir.join(&name), &name, &db.url, http).await;
+                    if let Some((ms, rss)) = init {
+                        seen[i].0.push(ms);
+                        seen[i].2.push(rss);
+                    }
+                    if let Some(ms) = first {
+                        seen[i].1.push(ms);
+                    }
+                }
+            }
+            for ((label, dir), (init, first, rss)) in present.iter().zip(seen) {
+                let arm = dir.join("lambda").join(&name).join("bootstrap");
+                let arm = if label == "release" {
+                    target.join("lambda").join(&name).join("bootstrap")
+                } else {
+                    arm
+                };
+                println!(
+                    "| {name} | {label} | {} | {} | {} | {} | {} |",
+                    size(&dir.join(&name)),
+                    size(&arm),
+                    stats(init),
+                    stats(rss),
+                    if http { stats(first) } else { "–".into() }
+                );
+            }
         }
     });
 }

@@ -356,7 +356,11 @@ impl TestApp {
         vars.extend_from_slice(extra);
         let config = test_config_with(&db.url, &vars);
         let store = S3Store::with_sdk_config(&s3.sdk_config(), config.storage.as_ref().unwrap());
-        let app = customise(App::new(config, db.pool.clone()).with_storage(store));
+        let app = customise(
+            App::new(config, db.pool.clone())
+                .with_storage(store)
+                .with_configured_organiser(),
+        );
         let addr = serve(app.clone()).await;
         Self {
             addr,
@@ -382,7 +386,7 @@ impl TestApp {
     }
 
     pub fn storage(&self) -> &S3Store {
-        self.app.storage.as_ref().unwrap()
+        self.app.storage().unwrap()
     }
 
     pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {

@@ -1,8 +1,11 @@
 //! Lambda: POST /api/uploads/generate-urls. Wiring only; the handler lives in `momentarium_shared::http`.
 
 use momentarium_shared::config::Need;
+use momentarium_shared::http;
+use momentarium_shared::lambda::{cold_start, serve_http};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    momentarium_shared::lambda::serve_http(&[Need::Storage]).await
+    let app = cold_start(&[Need::Storage]).await?.connect_storage().await;
+    serve_http(app, http::upload_routes()).await
 }

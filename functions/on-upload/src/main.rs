@@ -7,7 +7,7 @@ use momentarium_shared::lambda::{cold_start, handle_s3_event};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let app = cold_start(&[Need::Storage]).await?;
+    let app = cold_start(&[Need::Storage]).await?.connect_storage().await;
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| async move {
         handle_s3_event(app, event).await.map(|_| ())

@@ -2,12 +2,17 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use momentarium_shared::config::Need;
+use momentarium_shared::http;
 use momentarium_shared::lambda::{cold_start, handle_process_job_event};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let app = cold_start(&[Need::Storage, Need::WebhookSecret]).await?;
-    let router = momentarium_shared::http::router(app.clone());
+    let app = cold_start(&[Need::Storage, Need::WebhookSecret])
+        .await?
+        .connect_storage()
+        .await
+        .with_configured_organiser();
+    let router = http::router_of(app.clone(), http::delivery_routes());
     let (app, router) = (&app, &router);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {

@@ -7,7 +7,10 @@ use momentarium_shared::usecase::sweep_jobs::sweep_jobs;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let app = cold_start(&[Need::Queue, Need::WebhookSecret]).await?;
+    let app = cold_start(&[Need::Queue, Need::WebhookSecret])
+        .await?
+        .connect_queue()
+        .await;
     let app = &app;
     lambda_runtime::run(service_fn(
         move |_: LambdaEvent<serde_json::Value>| async move {

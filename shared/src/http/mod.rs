@@ -65,25 +65,76 @@ impl Route {
     }
 }
 
-/// Every route Momentarium serves, one method each: the router is built from this list,
-/// and the contract test compares it with `openapi.yaml`.
+/// Every route Momentarium serves, one method each: `serve` and the tests build the router
+/// from this list, and the contract test compares it with `openapi.yaml`.
 pub fn routes() -> Vec<Route> {
+    [
+        health_routes(),
+        upload_routes(),
+        processing_routes(),
+        gallery_routes(),
+        job_routes(),
+        delivery_routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+// One list per Lambda function (template.yaml routes these paths to it): a function's
+// binary references only its own handlers, and so links only what they use.
+
+/// The `health` function.
+pub fn health_routes() -> Vec<Route> {
+    vec![Route::get("/api/health", health::get_health)]
+}
+
+/// The `generate-upload-urls` function.
+pub fn upload_routes() -> Vec<Route> {
+    vec![Route::post(
+        "/api/uploads/generate-urls",
+        uploads::generate_upload_urls,
+    )]
+}
+
+/// The `process-gallery` function.
+pub fn processing_routes() -> Vec<Route> {
+    vec![Route::post(
+        "/api/galleries/process",
+        galleries::process_gallery,
+    )]
+}
+
+/// The `get-gallery` function.
+pub fn gallery_routes() -> Vec<Route> {
     vec![
-        Route::get("/api/health", health::get_health),
-        Route::post("/api/uploads/generate-urls", uploads::generate_upload_urls),
-        Route::post("/api/galleries/process", galleries::process_gallery),
         Route::get("/api/galleries", galleries::list_galleries),
         Route::get("/api/galleries/{gallery_id}", galleries::get_gallery),
-        Route::get("/api/jobs/{job_id}/status", jobs::job_status),
-        Route::post("/api/jobs/process", deliveries::process_delivery),
     ]
 }
 
-/// Every route Momentarium serves. A Lambda binary serves this router too: API Gateway
-/// sends it only its own route, so one router per process costs nothing and keeps one
-/// code path.
+/// The `job-status` function.
+pub fn job_routes() -> Vec<Route> {
+    vec![Route::get("/api/jobs/{job_id}/status", jobs::job_status)]
+}
+
+/// The `process-job` function (with SQS).
+pub fn delivery_routes() -> Vec<Route> {
+    vec![Route::post(
+        "/api/jobs/process",
+        deliveries::process_delivery,
+    )]
+}
+
+/// Every route Momentarium serves, for one process that serves them all.
 pub fn router(state: AppState) -> Router {
-    routes()
+    router_of(state, routes())
+}
+
+/// A router for `routes`, with the limits, the error-shaped 404/405 and the state every
+/// route shares.
+pub fn router_of(state: AppState, routes: Vec<Route>) -> Router {
+    routes
         .into_iter()
         .fold(Router::new(), |router, route| {
             router.route(route.path, route.handler)

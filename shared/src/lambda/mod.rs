@@ -9,19 +9,22 @@ use crate::domain::decode_s3_event_key;
 use crate::usecase::record_upload::{UploadOutcome, record_upload};
 use crate::{http, telemetry};
 
-/// Reads the config (checking `needs`), sets up logging and clients once, and serves the
-/// API router to API Gateway HTTP API events.
-pub async fn serve_http(needs: &[Need]) -> Result<(), lambda_http::Error> {
-    let app = cold_start(needs).await?;
-    lambda_http::run(http::router(app)).await
+/// Serves `routes` to API Gateway HTTP API events, for an app built by [`cold_start`]
+/// with the parts those routes use.
+pub async fn serve_http(app: App, routes: Vec<http::Route>) -> Result<(), lambda_http::Error> {
+    lambda_http::run(http::router_of(app, routes)).await
 }
 
-/// Cold start: config, telemetry, clients. Fails fast naming what is missing.
+/// Cold start: config (refusing to start, naming what is missing, when a variable in
+/// `needs` is unset), telemetry and the database pool. The function then attaches the
+/// other parts it uses (`connect_storage`, `connect_queue`, `with_configured_organiser`),
+/// so that it links only those.
 pub async fn cold_start(needs: &[Need]) -> Result<App, lambda_runtime::Error> {
     let config = Config::from_env()?;
     telemetry::init(&config.telemetry);
     config.require(needs)?;
-    Ok(App::from_config(config).await?)
+    let pool = crate::adapter::postgres::create_pool(&config.database)?;
+    Ok(App::new(config, pool))
 }
 
 /// What one S3 event did, record by record.
@@ -42,7 +45,7 @@ pub async fn handle_s3_event(
     event: LambdaEvent<S3Event>,
 ) -> Result<S3Summary, lambda_runtime::Error> {
     let mut summary = S3Summary::default();
-    let bucket = app.storage.as_ref().map(|s| s.bucket().to_string());
+    let bucket = app.storage().ok().map(|s| s.bucket().to_string());
     for record in event.payload.records {
         let Some(raw_key) = record.s3.object.key.as_deref() else {
             summary.ignored += 1;

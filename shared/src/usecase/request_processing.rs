@@ -205,7 +205,7 @@ pub async fn request_processing(
 /// Sends the job to the queue and notes it. Failures are logged, not returned: the job is
 /// safely pending and the sweep will send it.
 pub async fn enqueue(app: &App, job_id: Uuid) {
-    let Some(queue) = app.queue.as_ref() else {
+    let Some(queue) = app.queue() else {
         tracing::warn!(%job_id, "no job queue configured; the job waits for the sweep");
         return;
     };

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::adapter::postgres::{self as db, DbError};
 use crate::adapter::s3::StorageError;
-use crate::app::App;
+use crate::app::{App, NotConfigured};
 use crate::domain::organiser::{self, BatchPhoto, OrganiseError, Organised};
 use crate::domain::plan::{self, PhotoFacts};
 use crate::domain::prepare::{self, DecodeLimits, MAX_EDGE, PrepareError};
@@ -65,6 +65,11 @@ enum Trouble {
     Permanent(String),
     /// Another worker took the job over while we ran.
     LostLease,
+}
+
+/// A part this process was not built with (a wiring mistake the cold start guards).
+fn not_ready(missing: NotConfigured) -> Trouble {
+    Trouble::Permanent(format!("The photo processor is not ready ({missing})."))
 }
 
 impl From<DbError> for Trouble {
@@ -190,9 +195,7 @@ struct Ready {
 }
 
 async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>, Trouble> {
-    let storage = app
-        .storage()
-        .map_err(|e| Trouble::Permanent(format!("The photo store is not ready ({e}).")))?;
+    let storage = app.storage().map_err(not_ready)?;
     // Exactly the version that was inspected: bytes swapped in afterwards are refused.
     let bytes = match storage.get(&image.key(), image.etag.as_deref()).await {
         Ok(b) => b,
@@ -302,7 +305,8 @@ async fn prepare_batch(app: &App, job: &JobRow) -> Result<Vec<Ready>, Trouble> {
             "None of the photos in this batch are available any more; upload them again.".into(),
         ));
     }
-    let pixels_needed = app.organiser.wants_pixels() || batch.iter().any(|i| i.taken_at.is_none());
+    let organiser = app.organiser().map_err(not_ready)?;
+    let pixels_needed = organiser.wants_pixels() || batch.iter().any(|i| i.taken_at.is_none());
     if !pixels_needed {
         tracing::debug!("offline organiser with every time known; no photo is fetched");
     }
@@ -367,7 +371,8 @@ async fn organise(
         attempt: job.attempts,
         last_attempt: job.attempts as u32 >= app.config.processor.max_job_attempts,
     };
-    app.organiser.organise(request).await.map_err(|e| match e {
+    let organiser = app.organiser().map_err(not_ready)?;
+    organiser.organise(request).await.map_err(|e| match e {
         OrganiseError::Transient {
             reason,
             retry_after,
