@@ -106,6 +106,11 @@ pub struct GalleryImage {
     pub image_id: Uuid,
     /// A presigned GET of the original.
     pub url: String,
+    /// A presigned GET of the grid thumbnail (JPEG, 360 px on the long side), or null
+    /// when the photo has no renditions (a type this build cannot decode).
+    pub thumb_url: Option<String>,
+    /// A presigned GET of the full-screen preview (JPEG, 1,600 px), or null likewise.
+    pub preview_url: Option<String>,
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub taken_at: Option<DateTime<Utc>>,

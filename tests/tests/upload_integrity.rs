@@ -225,10 +225,14 @@ async fn a_repeated_event_for_the_inspected_version_changes_nothing() {
     assert_eq!(image_status(&app, &ids[0]).await.2, etag);
 }
 
-#[tokio::test]
-async fn the_processor_reads_only_the_version_that_was_inspected() {
+/// Two photos uploaded and inspected (64×48), a job asked for, then the first one's
+/// object swapped out of band for another decodable photo (80×60), with no event: only
+/// the recorded ETag can tell. `before_delivery` runs just before the job does.
+async fn job_with_a_swapped_photo(
+    before_delivery: impl AsyncFnOnce(&TestApp, Uuid),
+) -> momentarium_tests::gemini::Seen {
     let gemini = GeminiServer::start(vec![Reply::answer(json!({
-        "albums": [{"title": "One", "description": "d", "photos": [1]}],
+        "albums": [{"title": "One", "description": "d", "photos": [1, 2]}],
         "photos": [{"photo": 1, "caption": "c", "tags": []}]
     }))])
     .await;
@@ -247,14 +251,13 @@ async fn the_processor_reads_only_the_version_that_was_inspected() {
         .await;
     let job = app.process_job_id(&token, &ids).await;
     let key = format!("uploads/{}/{}", user_id(&app, "alice").await, ids[0]);
-    // Swapped after inspection for another decodable photo, with no event: only the
-    // recorded ETag can tell (the decoder's own limits would stop a bomb anyway).
     overwrite_out_of_band(
         &app,
         &key,
         photos::jpeg(80, 60, [0, 255, 0], &Exif::default()),
     )
     .await;
+    before_delivery(&app, Uuid::parse_str(&ids[0]).unwrap()).await;
 
     let outcome = deliver_now(&app, job).await;
 
@@ -262,12 +265,39 @@ async fn the_processor_reads_only_the_version_that_was_inspected() {
         matches!(outcome, ProcessOutcome::Completed { .. }),
         "{outcome:?}"
     );
-    let seen = gemini.seen();
+    let mut seen = gemini.seen();
     assert_eq!(seen.len(), 1);
+    seen.remove(0)
+}
+
+#[tokio::test]
+async fn the_model_sees_the_renditions_of_the_inspected_version_not_swapped_bytes() {
+    let seen = job_with_a_swapped_photo(async |_, _| {}).await;
+    assert_eq!(seen.images, 2, "both photos, from their renditions");
     assert_eq!(
-        seen[0].images, 1,
+        seen.max_edge, 64,
+        "the swapped 80×60 bytes reached the model instead of the inspected 64×48 photo"
+    );
+}
+
+#[tokio::test]
+async fn the_processor_reads_only_the_inspected_version_of_an_original() {
+    // A photo recorded before renditions existed: the processor reads its original, and
+    // asks for the inspected version only.
+    let seen = job_with_a_swapped_photo(async |app: &TestApp, id: Uuid| {
+        app.db
+            .client()
+            .await
+            .execute("UPDATE images SET renditions = false WHERE id = $1", &[&id])
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_eq!(
+        seen.images, 1,
         "the swapped photo is not decoded or shown to the model"
     );
+    assert_eq!(seen.max_edge, 64);
 }
 
 #[test]

@@ -33,6 +33,9 @@ fn other(e: impl std::error::Error + Send + Sync + 'static) -> StorageError {
 /// expires objects still tagged so (uploads never processed).
 pub const PENDING_TAG: &str = "momentarium-state=pending";
 
+/// How long a browser may keep a rendition: a rendition's key never names other bytes.
+pub const RENDITION_CACHE_CONTROL: &str = "private, max-age=31536000, immutable";
+
 /// A presigned PUT: the uploader must send exactly these headers.
 #[derive(Debug, Clone)]
 pub struct PresignedUpload {
@@ -225,18 +228,53 @@ impl S3Store {
         range: &str,
         etag: Option<&str>,
     ) -> Result<Bytes, StorageError> {
-        self.read(key, Some(range), etag).await
+        self.read(&key.to_string(), Some(range), etag).await
     }
 
     /// Reads a whole object, of the version `etag` names when given (what was inspected):
     /// another version is [`StorageError::Changed`], never silently used.
     pub async fn get(&self, key: &ImageKey, etag: Option<&str>) -> Result<Bytes, StorageError> {
-        self.read(key, None, etag).await
+        self.read(&key.to_string(), None, etag).await
+    }
+
+    /// Reads a whole object that is not an upload (a rendition).
+    pub async fn get_key(&self, key: &str) -> Result<Bytes, StorageError> {
+        self.read(key, None, None).await
+    }
+
+    /// Stores a rendition: a JPEG that never changes under its key, so browsers may keep
+    /// it (privately: it is someone's photo) as long as they like.
+    pub async fn put_rendition(&self, key: &str, jpeg: Vec<u8>) -> Result<(), StorageError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("image/jpeg")
+            .cache_control(RENDITION_CACHE_CONTROL)
+            .body(jpeg.into())
+            .send()
+            .await
+            .map_err(|e| other(e.into_service_error()))?;
+        Ok(())
+    }
+
+    /// A GET URL of a rendition, valid for the download TTL.
+    pub async fn presign_rendition(&self, key: &str) -> Result<String, StorageError> {
+        let presigning = PresigningConfig::expires_in(self.download_ttl).map_err(other)?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(presigning)
+            .await
+            .map_err(other)?;
+        Ok(request.uri().to_string())
     }
 
     async fn read(
         &self,
-        key: &ImageKey,
+        key: &str,
         range: Option<&str>,
         etag: Option<&str>,
     ) -> Result<Bytes, StorageError> {
@@ -244,7 +282,7 @@ impl S3Store {
             .client
             .get_object()
             .bucket(&self.bucket)
-            .key(key.to_string())
+            .key(key)
             .set_range(range.map(str::to_string))
             .set_if_match(etag.map(str::to_string))
             .send()

@@ -33,6 +33,8 @@ pub enum Rejection {
         declared: u64,
         actual: u64,
     },
+    /// The structure is whole but the pixels cannot be decoded (what the decoder said).
+    Undecodable(String),
 }
 
 impl fmt::Display for Rejection {
@@ -60,6 +62,10 @@ impl fmt::Display for Rejection {
             Self::SizeMismatch { declared, actual } => write!(
                 f,
                 "The upload is {actual} bytes but {declared} were declared."
+            ),
+            Self::Undecodable(why) => write!(
+                f,
+                "The image could not be decoded ({why}); the file may be damaged."
             ),
         }
     }

@@ -145,6 +145,20 @@ impl ImageKey {
         let parsed = Self { user_id, image_id };
         (parsed.to_string() == key).then_some(parsed)
     }
+
+    /// Where a rendition of this photo is stored: beside the uploads, outside the
+    /// `uploads/` prefix (no upload event, no pending-upload lifecycle rule).
+    pub fn rendition(&self, size: prepare::Size) -> String {
+        format!(
+            "{}{}/{}/{}.jpg",
+            Self::RENDITIONS_PREFIX,
+            self.user_id,
+            self.image_id,
+            size.as_str()
+        )
+    }
+
+    pub const RENDITIONS_PREFIX: &'static str = "renditions/";
 }
 
 impl fmt::Display for ImageKey {

@@ -150,24 +150,7 @@ fn prepare_inner(
     decode: JpegDecode,
     limits: DecodeLimits,
 ) -> Result<Prepared, PrepareError> {
-    let (rgb, icc) = match (content_type, decode) {
-        (ContentType::Jpeg, JpegDecode::Scaled) => decode_jpeg_scaled(bytes, max_edge, limits)?,
-        (ContentType::Jpeg, JpegDecode::Full) => decode_jpeg_scaled(bytes, u32::MAX, limits)?,
-        (ContentType::Jpeg, JpegDecode::Zune) => {
-            decode_with_image(bytes, ImageFormat::Jpeg, limits)?
-        }
-        (ContentType::Png | ContentType::Webp, _) => {
-            let format = if content_type == ContentType::Png {
-                ImageFormat::Png
-            } else {
-                ImageFormat::WebP
-            };
-            decode_with_image(bytes, format, limits)?
-        }
-        (ContentType::Heic | ContentType::Heif, _) => {
-            return Err(PrepareError::Unsupported(content_type));
-        }
-    };
+    let (rgb, icc) = decode_any(bytes, content_type, max_edge, decode, limits)?;
     let mut small = downscale(rgb, max_edge)?;
     // After the resize, so the colour transform touches ~0.4 MP, not the original's 12.
     if let Some(profile) = icc {
@@ -179,6 +162,112 @@ fn prepare_inner(
     }
     let rgb = image.into_rgb8();
     let (width, height) = rgb.dimensions();
+    let out = encode_jpeg(&rgb)?;
+    Ok(Prepared {
+        bytes: out,
+        mime: "image/jpeg",
+        width,
+        height,
+    })
+}
+
+/// The sizes made of every photo once, when its upload is inspected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Size {
+    /// A grid thumbnail.
+    Thumb,
+    /// What the model sees: one 768×768 tile.
+    Model,
+    /// Full-screen viewing.
+    Preview,
+}
+
+impl Size {
+    /// Largest first: each is resized from the one before it.
+    pub const ALL: [Size; 3] = [Size::Preview, Size::Model, Size::Thumb];
+
+    /// The long edge, in pixels (a smaller photo keeps its own size).
+    pub fn long_edge(self) -> u32 {
+        match self {
+            Size::Thumb => 360,
+            Size::Model => MAX_EDGE,
+            Size::Preview => 1600,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Size::Thumb => "thumb",
+            Size::Model => "model",
+            Size::Preview => "preview",
+        }
+    }
+}
+
+/// One rendition: a JPEG, upright, sRGB.
+#[derive(Debug, Clone)]
+pub struct Rendition {
+    pub size: Size,
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Makes every [`Size`] of a photo from one decode: a JPEG at the smallest DCT scale that
+/// still covers the preview, then the preview made upright and sRGB, and each smaller size
+/// resized from the one above it. CPU-bound: call from a blocking thread.
+pub fn render(
+    bytes: &[u8],
+    content_type: ContentType,
+    orientation: Option<u8>,
+    limits: DecodeLimits,
+) -> Result<Vec<Rendition>, PrepareError> {
+    let largest = Size::ALL[0].long_edge();
+    let (rgb, icc) = decode_any(bytes, content_type, largest, JpegDecode::Scaled, limits)?;
+    let mut current = downscale(rgb, largest)?;
+    if let Some(profile) = icc {
+        to_srgb(&mut current, &profile);
+    }
+    if let Some(o) = orientation.and_then(Orientation::from_exif) {
+        let mut image = DynamicImage::ImageRgb8(current);
+        image.apply_orientation(o);
+        current = image.into_rgb8();
+    }
+    let mut out = Vec::with_capacity(Size::ALL.len());
+    for size in Size::ALL {
+        current = downscale(current, size.long_edge())?;
+        let (width, height) = current.dimensions();
+        out.push(Rendition {
+            size,
+            jpeg: encode_jpeg(&current)?,
+            width,
+            height,
+        });
+    }
+    Ok(out)
+}
+
+fn decode_any(
+    bytes: &[u8],
+    content_type: ContentType,
+    max_edge: u32,
+    decode: JpegDecode,
+    limits: DecodeLimits,
+) -> Result<(RgbImage, Option<Vec<u8>>), PrepareError> {
+    match (content_type, decode) {
+        (ContentType::Jpeg, JpegDecode::Scaled) => decode_jpeg_scaled(bytes, max_edge, limits),
+        (ContentType::Jpeg, JpegDecode::Full) => decode_jpeg_scaled(bytes, u32::MAX, limits),
+        (ContentType::Jpeg, JpegDecode::Zune) => {
+            decode_with_image(bytes, ImageFormat::Jpeg, limits)
+        }
+        (ContentType::Png, _) => decode_with_image(bytes, ImageFormat::Png, limits),
+        (ContentType::Webp, _) => decode_with_image(bytes, ImageFormat::WebP, limits),
+        (ContentType::Heic | ContentType::Heif, _) => Err(PrepareError::Unsupported(content_type)),
+    }
+}
+
+fn encode_jpeg(rgb: &RgbImage) -> Result<Vec<u8>, PrepareError> {
+    let (width, height) = rgb.dimensions();
     let mut out = Vec::with_capacity((width * height / 4) as usize);
     jpeg_encoder::Encoder::new(&mut out, QUALITY)
         .encode(
@@ -188,12 +277,7 @@ fn prepare_inner(
             jpeg_encoder::ColorType::Rgb,
         )
         .map_err(|e| PrepareError::Decode(e.to_string()))?;
-    Ok(Prepared {
-        bytes: out,
-        mime: "image/jpeg",
-        width,
-        height,
-    })
+    Ok(out)
 }
 
 /// Decodes with the `image` crate: the header's dimensions are checked against the limits

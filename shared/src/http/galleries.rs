@@ -69,6 +69,8 @@ pub async fn get_gallery(
                 .map(|i| GalleryImage {
                     image_id: i.image_id,
                     url: i.url,
+                    thumb_url: i.thumb_url,
+                    preview_url: i.preview_url,
                     width: i.width,
                     height: i.height,
                     taken_at: i.taken_at,

@@ -30,6 +30,8 @@ pub struct AlbumImageRow {
     pub tags: Option<Vec<String>>,
     /// What the inspection found the bytes to be.
     pub content_type: Option<String>,
+    /// Whether its renditions exist.
+    pub renditions: bool,
 }
 
 /// A new album and its images, in order.
@@ -101,7 +103,7 @@ pub async fn album_images(
         .prepare_cached(
             "SELECT a.id, a.title, a.description, a.cover_image_id, \
                     i.id AS image_id, i.width, i.height, i.taken_at, i.caption, i.tags, \
-                    i.detected_content_type \
+                    i.detected_content_type, coalesce(i.renditions, false) \
              FROM albums a \
              LEFT JOIN album_images ai ON ai.album_id = a.id \
              LEFT JOIN images i ON i.id = ai.image_id AND i.user_id = a.user_id \
@@ -127,6 +129,7 @@ pub async fn album_images(
                 caption: row.try_get(8)?,
                 tags: row.try_get(9)?,
                 content_type: row.try_get(10)?,
+                renditions: row.try_get(11)?,
             })
         })
         .collect()

@@ -122,6 +122,7 @@ pub async fn mark_uploaded(
     inspection: &Inspection,
     etag: Option<&str>,
     previous_etag: Option<&str>,
+    renditions: bool,
 ) -> Result<bool, tokio_postgres::Error> {
     let stmt = client
         .prepare_cached(
@@ -129,7 +130,8 @@ pub async fn mark_uploaded(
                  size_bytes = $2, \
                  detected_content_type = $3, width = $4, height = $5, taken_at = $6, \
                  taken_at_offset_minutes = $7, latitude = $8, longitude = $9, \
-                 camera_make = $10, camera_model = $11, orientation = $12, etag = $13 \
+                 camera_make = $10, camera_model = $11, orientation = $12, etag = $13, \
+                 renditions = $15 \
              WHERE id = $1 AND (status = 'pending_upload' \
                    OR (status = 'uploaded' AND etag IS NOT DISTINCT FROM $14))",
         )
@@ -153,10 +155,28 @@ pub async fn mark_uploaded(
                 &exif.orientation.map(i16::from),
                 &etag,
                 &previous_etag,
+                &renditions,
             ],
         )
         .await?;
     Ok(n == 1)
+}
+
+/// Notes that the renditions of the version `etag` names now exist (made by the
+/// processor for a photo inspected before renditions were); a row that moved on to
+/// another version is left alone.
+pub async fn mark_renditions(
+    client: &impl GenericClient,
+    id: Uuid,
+    etag: Option<&str>,
+) -> Result<bool, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE images SET renditions = true \
+             WHERE id = $1 AND status = 'uploaded' AND etag IS NOT DISTINCT FROM $2",
+        )
+        .await?;
+    Ok(client.execute(&stmt, &[&id, &etag]).await? == 1)
 }
 
 /// Marks an upload rejected, with the reason: a pending one, or an uploaded one whose
@@ -196,6 +216,8 @@ pub struct BatchImage {
     pub camera_model: Option<String>,
     /// The inspected version; the processor reads exactly this one.
     pub etag: Option<String>,
+    /// Whether its renditions exist (the model's copy is read instead of the original).
+    pub renditions: bool,
 }
 
 impl BatchImage {
@@ -213,7 +235,7 @@ pub async fn batch(
     let stmt = client
         .prepare_cached(
             "SELECT i.id, i.user_id, coalesce(i.detected_content_type, i.declared_content_type), i.orientation, \
-                    i.taken_at, i.taken_at_offset_minutes, i.latitude, i.longitude, i.camera_make, i.camera_model, i.etag \
+                    i.taken_at, i.taken_at_offset_minutes, i.latitude, i.longitude, i.camera_make, i.camera_model, i.etag, i.renditions \
              FROM UNNEST($2::uuid[]) WITH ORDINALITY AS b(id, ord) \
              JOIN images i ON i.id = b.id AND i.user_id = $1 AND i.status = 'uploaded' \
              ORDER BY b.ord",
@@ -236,6 +258,7 @@ pub async fn batch(
                 camera_make: r.try_get(8)?,
                 camera_model: r.try_get(9)?,
                 etag: r.try_get(10)?,
+                renditions: r.try_get(11)?,
             })
         })
         .collect()

@@ -6,9 +6,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::adapter::postgres as db;
-use crate::adapter::s3::ServeAs;
+use crate::adapter::s3::{S3Store, ServeAs};
 use crate::app::App;
 use crate::domain::Caller;
+use crate::domain::prepare::Size;
 use crate::domain::{ContentType, ImageKey};
 use crate::error::ApiError;
 use crate::repo::galleries::{self, AlbumImageRow, GalleryRow};
@@ -17,6 +18,8 @@ use crate::repo::galleries::{self, AlbumImageRow, GalleryRow};
 pub struct ImageView {
     pub image_id: Uuid,
     pub url: String,
+    pub thumb_url: Option<String>,
+    pub preview_url: Option<String>,
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub taken_at: Option<DateTime<Utc>>,
@@ -72,6 +75,7 @@ pub async fn get_gallery(
             caption,
             tags,
             content_type,
+            renditions,
         } = row;
         if albums.last().map(|a| a.album_id) != Some(album_id) {
             albums.push(AlbumView {
@@ -83,18 +87,29 @@ pub async fn get_gallery(
             });
         }
         if let (Some(image_id), Some(album)) = (image_id, albums.last_mut()) {
+            let key = ImageKey::new(user_id, image_id);
             let url = storage
                 .presign_download(
-                    &ImageKey::new(user_id, image_id),
+                    &key,
                     ServeAs {
                         content_type: content_type.as_deref().and_then(ContentType::parse),
                     },
                 )
                 .await
                 .map_err(ApiError::internal)?;
+            let (thumb_url, preview_url) = if renditions {
+                (
+                    Some(rendition_url(storage, &key, Size::Thumb).await?),
+                    Some(rendition_url(storage, &key, Size::Preview).await?),
+                )
+            } else {
+                (None, None)
+            };
             album.images.push(ImageView {
                 image_id,
                 url,
+                thumb_url,
+                preview_url,
                 width,
                 height,
                 taken_at,
@@ -104,6 +119,13 @@ pub async fn get_gallery(
         }
     }
     Ok(GalleryView { gallery, albums })
+}
+
+async fn rendition_url(storage: &S3Store, key: &ImageKey, size: Size) -> Result<String, ApiError> {
+    storage
+        .presign_rendition(&key.rendition(size))
+        .await
+        .map_err(ApiError::internal)
 }
 
 pub const DEFAULT_PAGE: i64 = 20;

@@ -1,12 +1,15 @@
 //! Recording an upload: the object inspected (what it is, whether it is whole), the
-//! image marked `uploaded` with the ETag of the version read, or `rejected` and deleted.
+//! image marked `uploaded` with the ETag of the version read and its renditions made, or
+//! `rejected` and deleted.
 
 use crate::adapter::postgres::{self as db, DbError};
 use crate::adapter::s3::{ObjectHead, S3Store, StorageError};
 use crate::app::App;
 use crate::domain::inspect::{self, Rejection};
+use crate::domain::prepare::DecodeLimits;
 use crate::domain::{ContentType, ImageKey, ImageStatus};
 use crate::repo::images;
+use crate::usecase::make_renditions::{RenditionError, make_renditions};
 
 /// What inspecting one uploaded object led to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +89,7 @@ pub async fn record_upload(
         return Ok(UploadOutcome::AlreadyRecorded(row.status));
     }
     let declared_type = ContentType::parse(&row.declared_content_type).unwrap_or(ContentType::Jpeg);
-    let verdict = inspect_object(
+    let (verdict, bytes) = inspect_object(
         app,
         storage,
         &key,
@@ -96,8 +99,35 @@ pub async fn record_upload(
     )
     .await?;
     let etag = head.etag.clone();
-    match verdict {
+    // Renditions from the inspected bytes, before the row says `uploaded`: a crash in
+    // between leaves the row pending and the redelivered event makes them again.
+    let verdict = match verdict {
         Ok(inspection) => {
+            let made = make_renditions(
+                storage,
+                &key,
+                bytes,
+                inspection.content_type,
+                inspection.exif.orientation,
+                DecodeLimits::with_max_pixels(app.config.limits.max_image_pixels),
+            )
+            .await;
+            match made {
+                Ok(_) => Ok((inspection, true)),
+                Err(RenditionError::NoDecoder(why)) => {
+                    tracing::info!(%why, "kept without renditions");
+                    Ok((inspection, false))
+                }
+                Err(RenditionError::Unreadable(why)) => {
+                    Err(Rejection::Undecodable(why.to_string()))
+                }
+                Err(RenditionError::Storage(e)) => return Err(e.into()),
+            }
+        }
+        Err(rejection) => Err(rejection),
+    };
+    match verdict {
+        Ok((inspection, renditions)) => {
             let changed = db::with_client(&app.pool, |client| {
                 let inspection = inspection.clone();
                 let (etag, previous) = (etag.clone(), previous_etag.clone());
@@ -109,6 +139,7 @@ pub async fn record_upload(
                         &inspection,
                         etag.as_deref(),
                         previous.as_deref(),
+                        renditions,
                     )
                     .await
                 }
@@ -167,16 +198,19 @@ async fn inspect_object(
     head: &ObjectHead,
     declared_type: ContentType,
     declared_size: u64,
-) -> Result<Result<inspect::Inspection, Rejection>, StorageError> {
+) -> Result<(Result<inspect::Inspection, Rejection>, bytes::Bytes), StorageError> {
     let size = head.size;
     if size == 0 {
-        return Ok(Err(Rejection::Empty));
+        return Ok((Err(Rejection::Empty), bytes::Bytes::new()));
     }
     if size != declared_size {
-        return Ok(Err(Rejection::SizeMismatch {
-            declared: declared_size,
-            actual: size,
-        }));
+        return Ok((
+            Err(Rejection::SizeMismatch {
+                declared: declared_size,
+                actual: size,
+            }),
+            bytes::Bytes::new(),
+        ));
     }
     let bytes = storage.get(key, head.etag.as_deref()).await?;
     // All of it: EXIF, XMP and a HEIF's `meta` can lie past the first 256 KiB.
@@ -188,7 +222,8 @@ async fn inspect_object(
         app.config.limits.max_image_pixels,
     ) {
         Ok(i) => i,
-        Err(r) => return Ok(Err(r)),
+        Err(r) => return Ok((Err(r), bytes)),
     };
-    Ok(inspect::check_whole(&inspection, &bytes).map(|()| inspection))
+    let verdict = inspect::check_whole(&inspection, &bytes).map(|()| inspection);
+    Ok((verdict, bytes))
 }

@@ -17,11 +17,12 @@ use crate::adapter::s3::StorageError;
 use crate::app::{App, NotConfigured};
 use crate::domain::organiser::{self, BatchPhoto, OrganiseError, Organised};
 use crate::domain::plan::{self, PhotoFacts};
-use crate::domain::prepare::{self, DecodeLimits, MAX_EDGE, PrepareError};
+use crate::domain::prepare::{DecodeLimits, Size};
 use crate::domain::{ContentType, JobStatus};
 use crate::repo::galleries::{self, NewAlbum};
 use crate::repo::images::{self, BatchImage};
 use crate::repo::jobs::{self, Claim, Completion, JobRow};
+use crate::usecase::make_renditions::{RenditionError, make_renditions};
 
 /// Photos fetched and prepared at once: bounds memory to a few originals at a time.
 pub const PREPARE_CONCURRENCY: usize = 4;
@@ -196,6 +197,20 @@ struct Ready {
 
 async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>, Trouble> {
     let storage = app.storage().map_err(not_ready)?;
+    if image.renditions {
+        match storage.get_key(&image.key().rendition(Size::Model)).await {
+            Ok(jpeg) => {
+                return Ok(Some(Ready {
+                    image,
+                    model_input: Some(("image/jpeg", jpeg.to_vec())),
+                }));
+            }
+            Err(StorageError::NotFound) => {
+                tracing::warn!(image_id = %image.id, "model rendition missing; making it again");
+            }
+            Err(e) => return Err(Trouble::Transient(format!("storage: {e}"), None)),
+        }
+    }
     // Exactly the version that was inspected: bytes swapped in afterwards are refused.
     let bytes = match storage.get(&image.key(), image.etag.as_deref()).await {
         Ok(b) => b,
@@ -215,16 +230,31 @@ async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>
     let content_type = ContentType::parse(&image.content_type).unwrap_or(ContentType::Jpeg);
     let orientation = image.orientation.and_then(|o| u8::try_from(o).ok());
     let limits = DecodeLimits::with_max_pixels(app.config.limits.max_image_pixels);
-    let (result, bytes) = tokio::task::spawn_blocking(move || {
-        let result = prepare::prepare_limited(&bytes, content_type, orientation, MAX_EDGE, limits);
-        (result, bytes)
-    })
-    .await
-    .map_err(|e| Trouble::Transient(format!("preparation thread: {e}"), None))?;
-    let model_input = match result {
-        Ok(p) => Some((p.mime, p.bytes)),
-        Err(PrepareError::Unsupported(ct)) if bytes.len() <= HEIC_PASSTHROUGH_BYTES => {
-            Some((ct.as_str(), bytes.to_vec()))
+    // A photo inspected before renditions existed: make them now, once.
+    let made = make_renditions(
+        storage,
+        &image.key(),
+        bytes.clone(),
+        content_type,
+        orientation,
+        limits,
+    )
+    .await;
+    let model_input = match made {
+        Ok(model) => {
+            let (id, etag) = (image.id, image.etag.clone());
+            db::with_client(&app.pool, |client| {
+                let etag = etag.clone();
+                async move { images::mark_renditions(&client, id, etag.as_deref()).await }
+            })
+            .await?;
+            Some(("image/jpeg", model.jpeg))
+        }
+        Err(RenditionError::NoDecoder(_)) if bytes.len() <= HEIC_PASSTHROUGH_BYTES => {
+            Some((content_type.as_str(), bytes.to_vec()))
+        }
+        Err(RenditionError::Storage(e)) => {
+            return Err(Trouble::Transient(format!("storage: {e}"), None));
         }
         Err(e) => {
             tracing::warn!(image_id = %image.id, error = %e, "photo not shown to the model");
@@ -308,11 +338,15 @@ async fn prepare_batch(app: &App, job: &JobRow) -> Result<Vec<Ready>, Trouble> {
     let organiser = app.organiser().map_err(not_ready)?;
     let pixels_needed = organiser.wants_pixels() || batch.iter().any(|i| i.taken_at.is_none());
     if !pixels_needed {
-        tracing::debug!("offline organiser with every time known; no photo is fetched");
+        tracing::debug!(
+            "offline organiser with every time known; only photos without renditions are fetched"
+        );
     }
     let ready: Vec<Ready> = futures::stream::iter(batch)
         .map(|image| async move {
-            if pixels_needed {
+            // A photo recorded before renditions existed gets them now, whatever the
+            // organiser needs: the gallery's grid is made of them.
+            if pixels_needed || !image.renditions {
                 fetch_and_prepare(app, image).await
             } else {
                 Ok(Some(Ready {
