@@ -7,4 +7,5 @@ mod postgres_tls;
 pub mod qstash;
 pub mod queue;
 pub mod s3;
+pub mod s3_urls;
 pub mod standard_webhooks;

@@ -1,8 +1,8 @@
 //! Object storage over the S3 protocol (aws-sdk-s3): AWS in production, the embedded
 //! S3-protocol server locally and in tests. One code path, presigned URLs included.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::Client;
@@ -11,7 +11,12 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+
+use super::s3_urls::{BucketAddress, UrlSigner};
 use crate::config::StorageConfig;
+use crate::domain::prepare::Size;
 use crate::domain::{ContentType, ImageKey};
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +93,33 @@ pub struct S3Store {
     tagging: Arc<AtomicBool>,
     upload_ttl: Duration,
     download_ttl: Duration,
+    address: BucketAddress,
+    provider: Option<SharedCredentialsProvider>,
+    credentials: Arc<Mutex<Option<Credentials>>>,
+}
+
+/// GET URLs for one page: originals and renditions.
+pub struct PageUrls<'a> {
+    signer: UrlSigner<'a>,
+}
+
+impl PageUrls<'_> {
+    /// An original, answering with the type and disposition of `serve_as`.
+    pub fn original(&self, key: &ImageKey, serve_as: ServeAs) -> Result<String, StorageError> {
+        let (content_type, disposition) = serve_as.headers();
+        self.signer.get(
+            &key.to_string(),
+            &[
+                ("response-content-disposition", disposition),
+                ("response-content-type", content_type),
+            ],
+        )
+    }
+
+    /// A rendition (a JPEG stored with its own type and caching headers).
+    pub fn rendition(&self, key: &ImageKey, size: Size) -> Result<String, StorageError> {
+        self.signer.get(&key.rendition(size), &[])
+    }
 }
 
 impl S3Store {
@@ -108,8 +140,21 @@ impl S3Store {
         if let Some(endpoint) = &config.endpoint_url {
             builder = builder.endpoint_url(endpoint);
         }
+        let client = Client::from_conf(builder.build());
+        let region = client
+            .config()
+            .region()
+            .map_or_else(|| "us-east-1".to_string(), |r| r.to_string());
         Self {
-            client: Client::from_conf(builder.build()),
+            address: BucketAddress::new(
+                &config.bucket,
+                &region,
+                config.endpoint_url.as_deref(),
+                config.force_path_style,
+            ),
+            provider: shared.credentials_provider(),
+            credentials: Arc::default(),
+            client,
             bucket: config.bucket.clone(),
             tagging: Arc::new(AtomicBool::new(true)),
             upload_ttl: config.upload_url_ttl,
@@ -173,26 +218,49 @@ impl S3Store {
         })
     }
 
-    /// A GET URL valid for the download TTL (an hour by default), answering with the
-    /// `Content-Type` and `Content-Disposition` of `serve_as`.
+    /// A GET URL of an original valid for the download TTL (an hour by default),
+    /// answering with the `Content-Type` and `Content-Disposition` of `serve_as`.
     pub async fn presign_download(
         &self,
         key: &ImageKey,
         serve_as: ServeAs,
     ) -> Result<String, StorageError> {
-        let presigning = PresigningConfig::expires_in(self.download_ttl).map_err(other)?;
-        let (content_type, disposition) = serve_as.headers();
-        let request = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.to_string())
-            .response_content_type(content_type)
-            .response_content_disposition(disposition)
-            .presigned(presigning)
-            .await
-            .map_err(other)?;
-        Ok(request.uri().to_string())
+        self.url_signer().await?.original(key, serve_as)
+    }
+
+    /// A signer for a page of GET URLs: credentials looked up once, one signing time per
+    /// [`super::s3_urls::WINDOW`] (the same object gets the same URL within it).
+    pub async fn url_signer(&self) -> Result<PageUrls<'_>, StorageError> {
+        let credentials = self.credentials().await?;
+        Ok(PageUrls {
+            signer: UrlSigner::new(
+                &self.address,
+                credentials,
+                SystemTime::now(),
+                self.download_ttl,
+            ),
+        })
+    }
+
+    /// The client's credentials, kept until five minutes before they expire.
+    async fn credentials(&self) -> Result<Credentials, StorageError> {
+        let fresh = |c: &Credentials| {
+            c.expiry()
+                .is_none_or(|at| at > SystemTime::now() + Duration::from_secs(300))
+        };
+        if let Some(c) = self.credentials.lock().ok().and_then(|c| c.clone())
+            && fresh(&c)
+        {
+            return Ok(c);
+        }
+        let provider = self.provider.as_ref().ok_or_else(|| {
+            StorageError::Other(anyhow::anyhow!("no AWS credentials are configured"))
+        })?;
+        let credentials = provider.provide_credentials().await.map_err(other)?;
+        if let Ok(mut slot) = self.credentials.lock() {
+            *slot = Some(credentials.clone());
+        }
+        Ok(credentials)
     }
 
     pub async fn head(&self, key: &ImageKey) -> Result<ObjectHead, StorageError> {
@@ -256,20 +324,6 @@ impl S3Store {
             .await
             .map_err(|e| other(e.into_service_error()))?;
         Ok(())
-    }
-
-    /// A GET URL of a rendition, valid for the download TTL.
-    pub async fn presign_rendition(&self, key: &str) -> Result<String, StorageError> {
-        let presigning = PresigningConfig::expires_in(self.download_ttl).map_err(other)?;
-        let request = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .presigned(presigning)
-            .await
-            .map_err(other)?;
-        Ok(request.uri().to_string())
     }
 
     async fn read(

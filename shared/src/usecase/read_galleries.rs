@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::adapter::postgres as db;
-use crate::adapter::s3::{S3Store, ServeAs};
+use crate::adapter::s3::ServeAs;
 use crate::app::App;
 use crate::domain::Caller;
 use crate::domain::prepare::Size;
@@ -61,6 +61,7 @@ pub async fn get_gallery(
     })
     .await?;
     let gallery = gallery.ok_or(ApiError::NotFound { what: "gallery" })?;
+    let urls = storage.url_signer().await.map_err(ApiError::internal)?;
     let mut albums: Vec<AlbumView> = Vec::new();
     for row in rows {
         let AlbumImageRow {
@@ -88,19 +89,24 @@ pub async fn get_gallery(
         }
         if let (Some(image_id), Some(album)) = (image_id, albums.last_mut()) {
             let key = ImageKey::new(user_id, image_id);
-            let url = storage
-                .presign_download(
+            let url = urls
+                .original(
                     &key,
                     ServeAs {
                         content_type: content_type.as_deref().and_then(ContentType::parse),
                     },
                 )
-                .await
                 .map_err(ApiError::internal)?;
             let (thumb_url, preview_url) = if renditions {
                 (
-                    Some(rendition_url(storage, &key, Size::Thumb).await?),
-                    Some(rendition_url(storage, &key, Size::Preview).await?),
+                    Some(
+                        urls.rendition(&key, Size::Thumb)
+                            .map_err(ApiError::internal)?,
+                    ),
+                    Some(
+                        urls.rendition(&key, Size::Preview)
+                            .map_err(ApiError::internal)?,
+                    ),
                 )
             } else {
                 (None, None)
@@ -119,13 +125,6 @@ pub async fn get_gallery(
         }
     }
     Ok(GalleryView { gallery, albums })
-}
-
-async fn rendition_url(storage: &S3Store, key: &ImageKey, size: Size) -> Result<String, ApiError> {
-    storage
-        .presign_rendition(&key.rendition(size))
-        .await
-        .map_err(ApiError::internal)
 }
 
 pub const DEFAULT_PAGE: i64 = 20;
