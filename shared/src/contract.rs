@@ -118,6 +118,38 @@ pub struct GalleryImage {
     pub tags: Vec<String>,
 }
 
+/// `GET /api/images/{imageId}`: one of the caller's photos, whatever its state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageDetails {
+    pub image_id: Uuid,
+    pub filename: String,
+    /// `pending_upload`, `uploaded` or `rejected`.
+    pub status: String,
+    pub rejection_reason: Option<String>,
+    /// What the bytes are (once inspected), else what the uploader declared.
+    pub content_type: String,
+    pub size_bytes: Option<i64>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub taken_at: Option<DateTime<Utc>>,
+    /// The photographer's UTC offset at the time, when the camera recorded it.
+    pub offset_minutes: Option<i16>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub camera_make: Option<String>,
+    pub camera_model: Option<String>,
+    pub caption: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub uploaded_at: Option<DateTime<Utc>>,
+    /// Presigned GETs (null until the photo is uploaded; the renditions' also for a
+    /// photo without renditions).
+    pub url: Option<String>,
+    pub thumb_url: Option<String>,
+    pub preview_url: Option<String>,
+}
+
 /// `GET /api/galleries`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

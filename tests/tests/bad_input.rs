@@ -160,6 +160,14 @@ async fn identity_problems_are_401s_on_every_user_route() {
             format!("/api/galleries/{}", Uuid::new_v4()),
         ),
         (reqwest::Method::GET, "/api/galleries".into()),
+        (
+            reqwest::Method::GET,
+            format!("/api/images/{}", Uuid::new_v4()),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/images/{}/content", Uuid::new_v4()),
+        ),
     ];
     let mut cases = Vec::new();
     for (method, path) in &routes {
@@ -660,6 +668,58 @@ async fn status_and_gallery_reads_refuse_bad_ids_and_parameters() {
                 "invalid_cursor",
             ),
             get("unknown route", "/api/galleries/x/y/z", t, 404, "not_found"),
+            get(
+                "image id not a uuid",
+                "/api/images/not-a-uuid",
+                t,
+                404,
+                "not_found",
+            ),
+            get(
+                "unknown image",
+                &format!("/api/images/{}", Uuid::new_v4()),
+                t,
+                404,
+                "not_found",
+            ),
+            get(
+                "content of an image id not a uuid",
+                "/api/images/%2e%2e/content",
+                t,
+                404,
+                "not_found",
+            ),
+            get(
+                "content size unknown",
+                &format!("/api/images/{}/content?size=huge", Uuid::new_v4()),
+                t,
+                400,
+                "invalid_size",
+            ),
+            get(
+                "content size given twice",
+                &format!(
+                    "/api/images/{}/content?size=thumb&size=original",
+                    Uuid::new_v4()
+                ),
+                t,
+                400,
+                "invalid_size",
+            ),
+            get(
+                "content with an unknown parameter",
+                &format!("/api/images/{}/content?width=100", Uuid::new_v4()),
+                t,
+                400,
+                "invalid_size",
+            ),
+            get(
+                "content of an unknown image",
+                &format!("/api/images/{}/content?size=thumb", Uuid::new_v4()),
+                t,
+                404,
+                "not_found",
+            ),
         ],
     )
     .await;

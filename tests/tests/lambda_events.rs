@@ -104,11 +104,35 @@ async fn each_api_event_drives_its_handler_with_the_authorizers_identity() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["galleries"][0]["galleryId"], gallery);
 
-    // The stored job-status and get-gallery events name ids this user does not have.
-    let (status, _) = invoke(&app, event("job-status")).await;
-    assert_eq!(status, 404);
-    let (status, _) = invoke(&app, event("get-gallery")).await;
-    assert_eq!(status, 404);
+    let image = ticket["imageId"].as_str().unwrap();
+    let (status, body) = invoke(
+        &app,
+        with_path(event("get-image"), &format!("/api/images/{image}")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "uploaded");
+    let (status, _) = invoke(
+        &app,
+        with_path(
+            event("get-image-content"),
+            &format!("/api/images/{image}/content"),
+        ),
+    )
+    .await;
+    assert_eq!(status, 302, "the stored event asks for size=thumb");
+
+    // The stored job-status, get-gallery and get-image events name ids this user does
+    // not have.
+    for name in [
+        "job-status",
+        "get-gallery",
+        "get-image",
+        "get-image-content",
+    ] {
+        let (status, _) = invoke(&app, event(name)).await;
+        assert_eq!(status, 404, "{name}");
+    }
 }
 
 #[tokio::test]

@@ -310,6 +310,52 @@ async fn real_responses_match_the_documented_schemas() {
         None,
     )
     .await;
+
+    let image_t = "/api/images/{imageId}";
+    let (status, body) = call(
+        &app,
+        &spec,
+        "get",
+        image_t,
+        &format!("/api/images/{image}"),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "uploaded");
+    call(
+        &app,
+        &spec,
+        "get",
+        image_t,
+        &format!("/api/images/{}", Uuid::new_v4()),
+        t,
+        None,
+    )
+    .await;
+    let content_t = "/api/images/{imageId}/content";
+    let (status, _) = call(
+        &app,
+        &spec,
+        "get",
+        content_t,
+        &format!("/api/images/{image}/content?size=huge"),
+        t,
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    call(
+        &app,
+        &spec,
+        "get",
+        content_t,
+        &format!("/api/images/{}/content", Uuid::new_v4()),
+        t,
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -267,6 +267,80 @@ fn routes_match_the_api_and_only_health_and_the_webhook_skip_the_authorizer() {
     );
 }
 
+/// `{gallery_id}` (axum) → `{galleryId}` (the template and the document).
+fn camel_path(path: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in path.chars() {
+        match (c, upper) {
+            ('_', _) => upper = true,
+            (c, true) => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
+#[test]
+fn each_http_function_serves_exactly_the_routes_the_template_sends_it() {
+    use momentarium_shared::http;
+    let lists: BTreeMap<&str, Vec<http::Route>> = BTreeMap::from([
+        ("health_routes", http::health_routes()),
+        ("upload_routes", http::upload_routes()),
+        ("processing_routes", http::processing_routes()),
+        ("gallery_routes", http::gallery_routes()),
+        ("image_routes", http::image_routes()),
+        ("job_routes", http::job_routes()),
+        ("delivery_routes", http::delivery_routes()),
+    ]);
+    let joined: usize = lists.values().map(Vec::len).sum();
+    assert_eq!(joined, http::routes().len(), "a route list is missing here");
+    let t = template();
+    let mut served = 0;
+    for c in crates() {
+        let main =
+            std::fs::read_to_string(root().join(format!("functions/{c}/src/main.rs"))).unwrap();
+        let named: Vec<&str> = lists
+            .keys()
+            .copied()
+            .filter(|name| main.contains(&format!("http::{name}()")))
+            .collect();
+        let f = &functions(&t)[&logical_id(&c)];
+        let sent: BTreeSet<String> = f["Properties"]["Events"]
+            .as_object()
+            .into_iter()
+            .flat_map(|e| e.values())
+            .filter(|e| e["Type"] == "HttpApi")
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["Properties"]["Method"].as_str().unwrap(),
+                    e["Properties"]["Path"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let routes: BTreeSet<String> = named
+            .iter()
+            .flat_map(|name| &lists[name])
+            .map(|r| format!("{} {}", r.method, camel_path(r.path)))
+            .collect();
+        assert!(named.len() <= 1, "{c} serves several lists: {named:?}");
+        assert_eq!(
+            routes, sent,
+            "{c}: what its main.rs serves vs what the template sends it"
+        );
+        served += named.len();
+    }
+    assert_eq!(
+        served,
+        lists.len(),
+        "every route list is served by a function"
+    );
+}
+
 #[test]
 fn the_bucket_is_private_encrypted_and_expires_unprocessed_uploads() {
     let t = template();

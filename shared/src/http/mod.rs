@@ -8,6 +8,7 @@ pub mod extract;
 mod galleries;
 mod health;
 pub mod identity;
+mod images;
 mod jobs;
 mod uploads;
 
@@ -73,6 +74,7 @@ pub fn routes() -> Vec<Route> {
         upload_routes(),
         processing_routes(),
         gallery_routes(),
+        image_routes(),
         job_routes(),
         delivery_routes(),
     ]
@@ -110,6 +112,14 @@ pub fn gallery_routes() -> Vec<Route> {
     vec![
         Route::get("/api/galleries", galleries::list_galleries),
         Route::get("/api/galleries/{gallery_id}", galleries::get_gallery),
+    ]
+}
+
+/// The `get-image` function.
+pub fn image_routes() -> Vec<Route> {
+    vec![
+        Route::get("/api/images/{image_id}", images::get_image),
+        Route::get("/api/images/{image_id}/content", images::get_image_content),
     ]
 }
 

@@ -34,6 +34,16 @@ pub struct ImageRow {
     /// The ETag of the version inspected (None before inspection, or for rows inspected
     /// before ETags were recorded).
     pub etag: Option<String>,
+    pub detected_content_type: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub offset_minutes: Option<i16>,
+    pub camera_make: Option<String>,
+    pub camera_model: Option<String>,
+    pub caption: Option<String>,
+    pub tags: Vec<String>,
+    pub renditions: bool,
+    pub created_at: DateTime<Utc>,
+    pub uploaded_at: Option<DateTime<Utc>>,
 }
 
 impl ImageRow {
@@ -43,7 +53,9 @@ impl ImageRow {
 }
 
 const COLUMNS: &str = "id, user_id, original_filename, declared_content_type, declared_size, \
-                       status, rejection_reason, width, height, taken_at, latitude, longitude, etag";
+                       status, rejection_reason, width, height, taken_at, latitude, longitude, etag, \
+                       detected_content_type, size_bytes, taken_at_offset_minutes, camera_make, \
+                       camera_model, caption, tags, renditions, created_at, uploaded_at";
 
 impl TryFrom<&Row> for ImageRow {
     type Error = tokio_postgres::Error;
@@ -64,6 +76,16 @@ impl TryFrom<&Row> for ImageRow {
             latitude: row.try_get("latitude")?,
             longitude: row.try_get("longitude")?,
             etag: row.try_get("etag")?,
+            detected_content_type: row.try_get("detected_content_type")?,
+            size_bytes: row.try_get("size_bytes")?,
+            offset_minutes: row.try_get("taken_at_offset_minutes")?,
+            camera_make: row.try_get("camera_make")?,
+            camera_model: row.try_get("camera_model")?,
+            caption: row.try_get("caption")?,
+            tags: row.try_get("tags")?,
+            renditions: row.try_get("renditions")?,
+            created_at: row.try_get("created_at")?,
+            uploaded_at: row.try_get("uploaded_at")?,
         })
     }
 }

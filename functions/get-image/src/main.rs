@@ -1,0 +1,11 @@
+//! Lambda: GET /api/images/{imageId} and GET /api/images/{imageId}/content. Wiring only; the handlers live in `momentarium_shared::http`.
+
+use momentarium_shared::config::Need;
+use momentarium_shared::http;
+use momentarium_shared::lambda::{cold_start, serve_http};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    let app = cold_start(&[Need::Storage]).await?.connect_storage().await;
+    serve_http(app, http::image_routes()).await
+}
