@@ -2,6 +2,7 @@
 // fit inside 768×768 with Lanczos3 (libvips shrinks JPEGs on load, as we do), JPEG q80.
 //
 //   node prepare.mjs FOLDER one     ms per photo on one core (min/median/max), photos/s
+//   node prepare.mjs FOLDER renditions   the same for 1600 + 768 + 360 px from one pipeline
 //   node prepare.mjs FOLDER all     photos/s on all cores
 //   node prepare.mjs FOLDER batch   peak RSS of a 50-photo batch, 4 at a time
 // Prints one JSON line.
@@ -20,8 +21,36 @@ const prep = (buf) =>
     .jpeg({ quality: 80 })
     .toBuffer();
 
+// Momentarium's renditions: 1600, 768 and 360 px, all three from one decoded pipeline.
+const renditions = async (buf) => {
+  const base = sharp(buf).rotate();
+  return Promise.all(
+    [1600, 768, 360].map((edge) =>
+      base
+        .clone()
+        .resize(edge, edge, { fit: "inside", withoutEnlargement: true, kernel: "lanczos3" })
+        .jpeg({ quality: 80 })
+        .toBuffer(),
+    ),
+  );
+};
+
 sharp.cache(false);
-if (mode === "one") {
+if (mode === "renditions") {
+  sharp.concurrency(1);
+  const files = names.map((n) => fs.readFileSync(path.join(dir, n)));
+  const times = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const buf of files) {
+      const t = process.hrtime.bigint();
+      await renditions(buf);
+      times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  console.log(JSON.stringify({ min: times[0], median, max: times.at(-1), perSecond: 1000 / median }));
+} else if (mode === "one") {
   sharp.concurrency(1);
   const files = names.map((n) => fs.readFileSync(path.join(dir, n)));
   const times = [];

@@ -8,7 +8,12 @@
 #![allow(clippy::unwrap_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use momentarium_shared::domain::Caller;
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use momentarium_shared::adapter::s3::ServeAs;
+use momentarium_shared::domain::prepare::Size;
+use momentarium_shared::domain::{Caller, ContentType, ImageKey};
 use momentarium_shared::repo::galleries::{self, NewAlbum};
 use momentarium_shared::usecase::read_galleries::get_gallery;
 use momentarium_tests::TestApp;
@@ -43,9 +48,10 @@ async fn arrange() -> Fixture {
     client
         .execute(
             "INSERT INTO images (id, user_id, storage_key, original_filename, declared_content_type, declared_size, \
-                                 status, width, height, taken_at, caption, tags) \
+                                 status, width, height, taken_at, caption, tags, detected_content_type, renditions) \
              SELECT id, $1, key, 'IMG_' || ord || '.jpg', 'image/jpeg', 3000000, 'uploaded', 4032, 3024, \
-                    now() - (ord || ' minutes')::interval, 'A caption for photo ' || ord, ARRAY['beach', 'sunset'] \
+                    now() - (ord || ' minutes')::interval, 'A caption for photo ' || ord, ARRAY['beach', 'sunset'], \
+                    'image/jpeg', true \
              FROM UNNEST($2::uuid[], $3::text[]) WITH ORDINALITY AS t(id, key, ord)",
             &[&user_id, &image_ids, &keys],
         )
@@ -131,6 +137,62 @@ fn bench(c: &mut Criterion) {
             assert_eq!(response.status(), 200);
             let bytes = response.bytes().await.unwrap();
             assert!(bytes.len() > 100_000);
+        })
+    });
+    group.finish();
+
+    // What those URLs cost alone: 1,000 photos × 3 (original, thumbnail, preview).
+    let keys: Vec<ImageKey> = rt.block_on(async {
+        let client = f.app.db.pool.get().await.unwrap();
+        galleries::album_images(&client, f.caller.user_id, f.gallery_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| r.image_id)
+            .map(|id| ImageKey::new(f.caller.user_id, id))
+            .collect()
+    });
+    let mut group = c.benchmark_group("urls_3000");
+    let storage = f.app.storage();
+    group.bench_function("sdk_presigned", |b| {
+        b.to_async(&rt).iter(|| async {
+            for key in &keys {
+                for object in [
+                    key.to_string(),
+                    key.rendition(Size::Thumb),
+                    key.rendition(Size::Preview),
+                ] {
+                    let presigning =
+                        PresigningConfig::expires_in(Duration::from_secs(3600)).unwrap();
+                    let url = storage
+                        .client()
+                        .get_object()
+                        .bucket(storage.bucket())
+                        .key(object)
+                        .presigned(presigning)
+                        .await
+                        .unwrap();
+                    std::hint::black_box(url.uri());
+                }
+            }
+        })
+    });
+    group.bench_function("aws_sigv4_signer", |b| {
+        b.to_async(&rt).iter(|| async {
+            let urls = storage.url_signer().await.unwrap();
+            for key in &keys {
+                std::hint::black_box(
+                    urls.original(
+                        &key,
+                        ServeAs {
+                            content_type: Some(ContentType::Jpeg),
+                        },
+                    )
+                    .unwrap(),
+                );
+                std::hint::black_box(urls.rendition(key, Size::Thumb).unwrap());
+                std::hint::black_box(urls.rendition(key, Size::Preview).unwrap());
+            }
         })
     });
     group.finish();

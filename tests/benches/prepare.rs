@@ -17,7 +17,9 @@ use std::time::Instant;
 use image::ImageFormat;
 use momentarium_shared::domain::ContentType;
 use momentarium_shared::domain::inspect::read_exif;
-use momentarium_shared::domain::prepare::{JpegDecode, MAX_EDGE, QUALITY, prepare, prepare_with};
+use momentarium_shared::domain::prepare::{
+    DecodeLimits, JpegDecode, MAX_EDGE, QUALITY, prepare, prepare_with, render,
+};
 
 const ROUNDS: usize = 5;
 
@@ -202,6 +204,30 @@ fn main() {
         },
     );
     time_variant("`image` crate alone: decode, resize, encode", &set, &naive);
+    time_variant(
+        "**renditions**: 1600 + 768 + 360 px from one DCT-scaled decode (what on-upload does)",
+        &set,
+        &|b, o| {
+            render(b, ContentType::Jpeg, o, DecodeLimits::DEFAULT)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.jpeg.len())
+                .sum::<usize>()
+                .to_le_bytes()
+                .to_vec()
+        },
+    );
+    time_variant(
+        "floor: the JPEG entropy decode alone, at 1/8 scale (jpeg-decoder)",
+        &set,
+        &|b, _| {
+            let mut d = jpeg_decoder::Decoder::new(Cursor::new(b));
+            d.read_info().unwrap();
+            let info = d.info().unwrap();
+            d.scale(info.width / 8, info.height / 8).unwrap();
+            d.decode().unwrap()
+        },
+    );
 
     println!("\n| photo | original bytes | sent bytes (base64) | sent size |");
     println!("| --- | --- | --- | --- |");

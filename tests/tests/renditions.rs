@@ -373,3 +373,46 @@ async fn a_photo_recorded_before_renditions_gets_them_from_the_processor() {
     let image = image::load_from_memory(&bytes).unwrap();
     assert_eq!(image.width().max(image.height()), 360);
 }
+
+#[tokio::test]
+async fn an_upload_settled_by_the_process_request_is_rendered_by_the_processor() {
+    let app = TestApp::spawn().await;
+    let token = app.token("alice");
+    let bytes = photos::jpeg(
+        1200,
+        900,
+        [30, 30, 90],
+        &Exif {
+            taken: Some("2024:06:01 10:00:00"),
+            ..Exif::default()
+        },
+    );
+    let ticket = app
+        .upload_urls(&token, &[("lagging.jpg", "image/jpeg", bytes.len())])
+        .await
+        .remove(0);
+    assert_eq!(app.put(&ticket, bytes).await.status(), 200);
+    let key = ImageKey::parse(ticket["key"].as_str().unwrap()).unwrap();
+    // No S3 event: the process request settles the upload itself, inspecting only.
+    let job = app
+        .process_job_id(&token, &[key.image_id.to_string()])
+        .await;
+    assert!(
+        stored(&app, &key.rendition(Size::Thumb)).await.is_none(),
+        "the API request rendered the photo"
+    );
+    let outcome = run_job(
+        &app.app,
+        job,
+        Delivery {
+            deadline: Instant::now() + Duration::from_secs(60),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(outcome, ProcessOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    assert_renditions(&app, &key, (1200, 900), "made by the processor").await;
+}

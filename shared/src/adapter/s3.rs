@@ -242,12 +242,11 @@ impl S3Store {
         })
     }
 
-    /// The client's credentials, kept until five minutes before they expire.
+    /// The client's credentials, kept while they outlive every URL signed with them (a
+    /// presigned URL stops working when its temporary credentials expire).
     async fn credentials(&self) -> Result<Credentials, StorageError> {
-        let fresh = |c: &Credentials| {
-            c.expiry()
-                .is_none_or(|at| at > SystemTime::now() + Duration::from_secs(300))
-        };
+        let needed = self.download_ttl + super::s3_urls::WINDOW + Duration::from_secs(60);
+        let fresh = |c: &Credentials| c.expiry().is_none_or(|at| at > SystemTime::now() + needed);
         if let Some(c) = self.credentials.lock().ok().and_then(|c| c.clone())
             && fresh(&c)
         {

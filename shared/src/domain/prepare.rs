@@ -76,6 +76,9 @@ pub enum PrepareError {
     TooManyPixels { width: u32, height: u32, limit: u64 },
     #[error("{0} cannot be decoded by this build")]
     Unsupported(ContentType),
+    /// The decode would need more memory than [`DecodeLimits`] allows.
+    #[error("decoding would pass the memory bound: {0}")]
+    OverLimit(String),
 }
 
 /// Prepares one photo within the default [`DecodeLimits`]. CPU-bound: call from a
@@ -288,7 +291,10 @@ fn decode_with_image(
     limits: DecodeLimits,
 ) -> Result<(RgbImage, Option<Vec<u8>>), PrepareError> {
     use image::ImageDecoder;
-    let err = |e: image::ImageError| PrepareError::Decode(e.to_string());
+    let err = |e: image::ImageError| match e {
+        image::ImageError::Limits(limit) => PrepareError::OverLimit(limit.to_string()),
+        e => PrepareError::Decode(e.to_string()),
+    };
     let mut decoder = image::ImageReader::with_format(Cursor::new(bytes), format)
         .into_decoder()
         .map_err(err)?;

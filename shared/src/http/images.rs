@@ -49,8 +49,8 @@ pub async fn get_image(
     }))
 }
 
+/// Other parameters (a client's cache-buster) are ignored.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ContentParams {
     size: Option<String>,
 }

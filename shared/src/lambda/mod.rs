@@ -6,7 +6,7 @@ use lambda_runtime::LambdaEvent;
 use crate::app::App;
 use crate::config::{Config, Need};
 use crate::domain::decode_s3_event_key;
-use crate::usecase::record_upload::{UploadOutcome, record_upload};
+use crate::usecase::record_upload::{Renditions, UploadOutcome, record_upload};
 use crate::{http, telemetry};
 
 /// Serves `routes` to API Gateway HTTP API events, for an app built by [`cold_start`]
@@ -57,7 +57,14 @@ pub async fn handle_s3_event(
             continue;
         }
         let key = decode_s3_event_key(raw_key);
-        match record_upload(app, &key, record.s3.object.e_tag.as_deref()).await {
+        match record_upload(
+            app,
+            &key,
+            record.s3.object.e_tag.as_deref(),
+            Renditions::Make,
+        )
+        .await
+        {
             Ok(UploadOutcome::Uploaded) => summary.uploaded += 1,
             Ok(UploadOutcome::Rejected(_)) => summary.rejected += 1,
             Ok(_) => summary.ignored += 1,

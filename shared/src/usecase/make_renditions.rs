@@ -9,13 +9,14 @@ use crate::domain::{ContentType, ImageKey};
 /// Why no renditions were stored.
 #[derive(Debug, thiserror::Error)]
 pub enum RenditionError {
-    /// The bytes cannot be decoded (or are over the pixel limit): the photo is unusable.
+    /// The pixels cannot be decoded: the photo is unusable.
     #[error("{0}")]
     Unreadable(PrepareError),
-    /// This build has no decoder for the type (HEIC without libheif): the photo is kept,
-    /// without renditions.
+    /// Not made, but nothing says the photo is bad: this build has no decoder for the type
+    /// (HEIC without libheif), the decode would pass the memory bound, or the decoder
+    /// thread failed. The photo is kept, without renditions.
     #[error("{0}")]
-    NoDecoder(PrepareError),
+    Skipped(String),
     /// Storing them failed; worth retrying.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -37,12 +38,12 @@ pub async fn make_renditions(
         prepare::render(&bytes, content_type, orientation, limits)
     })
     .await
-    .map_err(|e| {
-        RenditionError::Unreadable(PrepareError::Decode(format!("decoder thread: {e}")))
-    })?;
+    .map_err(|e| RenditionError::Skipped(format!("decoder thread: {e}")))?;
     let renditions = match made {
         Ok(r) => r,
-        Err(e @ PrepareError::Unsupported(_)) => return Err(RenditionError::NoDecoder(e)),
+        Err(e @ (PrepareError::Unsupported(_) | PrepareError::OverLimit(_))) => {
+            return Err(RenditionError::Skipped(e.to_string()));
+        }
         Err(e) => return Err(RenditionError::Unreadable(e)),
     };
     let rendered_ms = started.elapsed().as_millis() as u64;

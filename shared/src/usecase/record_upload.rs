@@ -33,6 +33,16 @@ pub enum RecordError {
     Storage(#[from] StorageError),
 }
 
+/// Whether recording an upload makes its renditions now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renditions {
+    /// The S3 event: one upload per invocation, with the memory to decode it.
+    Make,
+    /// Settling lagging uploads inside an API request (up to 50 at once, within API
+    /// Gateway's 30 s): inspect only; the processor makes the renditions.
+    Later,
+}
+
 /// Whether two ETags name the same version (S3 events carry them unquoted, HEAD quoted).
 fn same_etag(a: &str, b: &str) -> bool {
     a.trim_matches('"') == b.trim_matches('"')
@@ -48,6 +58,7 @@ pub async fn record_upload(
     app: &App,
     raw_key: &str,
     event_etag: Option<&str>,
+    renditions: Renditions,
 ) -> Result<UploadOutcome, RecordError> {
     let Some(key) = ImageKey::parse(raw_key) else {
         tracing::warn!("ignoring an object key that is not an upload key");
@@ -102,6 +113,7 @@ pub async fn record_upload(
     // Renditions from the inspected bytes, before the row says `uploaded`: a crash in
     // between leaves the row pending and the redelivered event makes them again.
     let verdict = match verdict {
+        Ok(inspection) if renditions == Renditions::Later => Ok((inspection, false)),
         Ok(inspection) => {
             let made = make_renditions(
                 storage,
@@ -114,8 +126,8 @@ pub async fn record_upload(
             .await;
             match made {
                 Ok(_) => Ok((inspection, true)),
-                Err(RenditionError::NoDecoder(why)) => {
-                    tracing::info!(%why, "kept without renditions");
+                Err(RenditionError::Skipped(why)) => {
+                    tracing::warn!(%why, "kept without renditions");
                     Ok((inspection, false))
                 }
                 Err(RenditionError::Unreadable(why)) => {

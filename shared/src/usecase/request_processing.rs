@@ -15,7 +15,7 @@ use crate::domain::{ImageStatus, JobStatus};
 use crate::error::ApiError;
 use crate::repo::images::{self, ImageRow};
 use crate::repo::jobs::{self, JobRow, NewJob};
-use crate::usecase::record_upload::{UploadOutcome, record_upload};
+use crate::usecase::record_upload::{Renditions, UploadOutcome, record_upload};
 
 /// The job a process request made (or, for a repeated `Idempotency-Key`, made before).
 #[derive(Debug, Clone)]
@@ -233,7 +233,7 @@ async fn settle_one(app: &App, image: &ImageRow) -> Settled {
     if image.status != ImageStatus::PendingUpload {
         return Ok((image.id, image.status, image.rejection_reason.clone()));
     }
-    let outcome = record_upload(app, &image.key().to_string(), None)
+    let outcome = record_upload(app, &image.key().to_string(), None, Renditions::Later)
         .await
         .map_err(|e| match e {
             crate::usecase::record_upload::RecordError::Database(db) => ApiError::from(db),

@@ -250,7 +250,10 @@ async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>
             .await?;
             Some(("image/jpeg", model.jpeg))
         }
-        Err(RenditionError::NoDecoder(_)) if bytes.len() <= HEIC_PASSTHROUGH_BYTES => {
+        Err(RenditionError::Skipped(_))
+            if matches!(content_type, ContentType::Heic | ContentType::Heif)
+                && bytes.len() <= HEIC_PASSTHROUGH_BYTES =>
+        {
             Some((content_type.as_str(), bytes.to_vec()))
         }
         Err(RenditionError::Storage(e)) => {
@@ -262,6 +265,14 @@ async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>
         }
     };
     Ok(Some(Ready { image, model_input }))
+}
+
+/// Whether this build makes renditions of the type (not HEIC/HEIF yet).
+fn renderable(content_type: &str) -> bool {
+    matches!(
+        ContentType::parse(content_type),
+        Some(ContentType::Jpeg | ContentType::Png | ContentType::Webp)
+    )
 }
 
 fn context_line(image: &BatchImage) -> String {
@@ -344,16 +355,26 @@ async fn prepare_batch(app: &App, job: &JobRow) -> Result<Vec<Ready>, Trouble> {
     }
     let ready: Vec<Ready> = futures::stream::iter(batch)
         .map(|image| async move {
-            // A photo recorded before renditions existed gets them now, whatever the
-            // organiser needs: the gallery's grid is made of them.
-            if pixels_needed || !image.renditions {
-                fetch_and_prepare(app, image).await
-            } else {
-                Ok(Some(Ready {
-                    image,
-                    model_input: None,
-                }))
+            if pixels_needed {
+                return fetch_and_prepare(app, image).await;
             }
+            // A photo recorded before renditions existed gets them now, though the
+            // organiser needs no pixels: the gallery's grid is made of them. Best effort:
+            // the job does not wait on it.
+            if !image.renditions && renderable(&image.content_type) {
+                let id = image.id;
+                match fetch_and_prepare(app, image.clone()).await {
+                    Ok(_) => {}
+                    Err(Trouble::Transient(why, _) | Trouble::Permanent(why)) => {
+                        tracing::warn!(image_id = %id, %why, "renditions not made; the next job tries again");
+                    }
+                    Err(Trouble::LostLease) => return Err(Trouble::LostLease),
+                }
+            }
+            Ok(Some(Ready {
+                image,
+                model_input: None,
+            }))
         })
         .buffered(PREPARE_CONCURRENCY)
         .collect::<Vec<_>>()
