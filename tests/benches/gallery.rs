@@ -183,7 +183,7 @@ fn bench(c: &mut Criterion) {
             for key in &keys {
                 std::hint::black_box(
                     urls.original(
-                        &key,
+                        key,
                         ServeAs {
                             content_type: Some(ContentType::Jpeg),
                         },
