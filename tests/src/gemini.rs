@@ -78,7 +78,11 @@ impl GeminiServer {
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = Router::new().fallback(handle).with_state(inner.clone());
+        // Gemini takes inline requests up to 20 MB (PROTOCOLS.md); axum's default is 2 MB.
+        let app = Router::new()
+            .fallback(handle)
+            .layer(axum::extract::DefaultBodyLimit::max(20 * 1024 * 1024))
+            .with_state(inner.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
