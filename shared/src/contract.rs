@@ -88,6 +88,9 @@ pub struct Gallery {
     pub status: JobStatus,
     pub created_at: DateTime<Utc>,
     pub albums: Vec<Album>,
+    /// With `?limit=`: where the next page of photos starts (`?cursor=`), or null at the
+    /// end. Always null without paging.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,6 +100,8 @@ pub struct Album {
     pub title: String,
     pub description: String,
     pub cover_image_id: Option<Uuid>,
+    /// Every photo of the album; `images` holds those on this page.
+    pub image_count: usize,
     pub images: Vec<GalleryImage>,
 }
 

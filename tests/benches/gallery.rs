@@ -117,7 +117,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("use_case", |b| {
         b.to_async(&rt).iter(|| async {
-            let view = get_gallery(&f.app.app, &f.caller, f.gallery_id)
+            let view = get_gallery(&f.app.app, &f.caller, f.gallery_id, None)
                 .await
                 .unwrap();
             assert_eq!(view.albums.len(), ALBUMS);

@@ -669,6 +669,27 @@ async fn status_and_gallery_reads_refuse_bad_ids_and_parameters() {
             ),
             get("unknown route", "/api/galleries/x/y/z", t, 404, "not_found"),
             get(
+                "gallery photo page of zero",
+                &format!("/api/galleries/{}?limit=0", Uuid::new_v4()),
+                t,
+                400,
+                "invalid_limit",
+            ),
+            get(
+                "gallery photo cursor forged",
+                &format!("/api/galleries/{}?cursor=cDEuMg-x", Uuid::new_v4()),
+                t,
+                400,
+                "invalid_cursor",
+            ),
+            get(
+                "paging an unknown gallery",
+                &format!("/api/galleries/{}?limit=10", Uuid::new_v4()),
+                t,
+                404,
+                "not_found",
+            ),
+            get(
                 "image id not a uuid",
                 "/api/images/not-a-uuid",
                 t,

@@ -47,14 +47,22 @@ pub async fn process_gallery(
     ))
 }
 
-/// GET /api/galleries/{galleryId}
+/// GET /api/galleries/{galleryId}[?limit=&cursor=]
 pub async fn get_gallery(
     State(app): State<App>,
     caller: Caller,
     Path(gallery_id): Path<String>,
+    params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<Gallery>, ApiError> {
+    let Query(params) = params.map_err(|_| {
+        ApiError::bad_request(
+            "invalid_query",
+            "Use `?limit=<1-500>&cursor=<cursor>` to page the photos, or neither for all.",
+        )
+    })?;
+    let page = read_galleries::PhotoPage::parse(params.limit, params.cursor.as_deref())?;
     let view =
-        read_galleries::get_gallery(&app, &caller, parse_id(&gallery_id, "gallery")?).await?;
+        read_galleries::get_gallery(&app, &caller, parse_id(&gallery_id, "gallery")?, page).await?;
     let albums = view
         .albums
         .into_iter()
@@ -63,6 +71,7 @@ pub async fn get_gallery(
             title: a.title,
             description: a.description,
             cover_image_id: a.cover_image_id,
+            image_count: a.image_count,
             images: a
                 .images
                 .into_iter()
@@ -86,6 +95,7 @@ pub async fn get_gallery(
         status: view.gallery.status,
         created_at: view.gallery.created_at,
         albums,
+        next_cursor: view.next_cursor,
     }))
 }
 

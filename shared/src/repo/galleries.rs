@@ -32,6 +32,9 @@ pub struct AlbumImageRow {
     pub content_type: Option<String>,
     /// Whether its renditions exist.
     pub renditions: bool,
+    /// The album's place in the gallery and the photo's in the album: the photos' order.
+    pub album_position: i32,
+    pub image_position: Option<i32>,
 }
 
 /// A new album and its images, in order.
@@ -103,7 +106,8 @@ pub async fn album_images(
         .prepare_cached(
             "SELECT a.id, a.title, a.description, a.cover_image_id, \
                     i.id AS image_id, i.width, i.height, i.taken_at, i.caption, i.tags, \
-                    i.detected_content_type, coalesce(i.renditions, false) \
+                    i.detected_content_type, coalesce(i.renditions, false), a.position, \
+                    CASE WHEN i.id IS NOT NULL THEN ai.position END \
              FROM albums a \
              LEFT JOIN album_images ai ON ai.album_id = a.id \
              LEFT JOIN images i ON i.id = ai.image_id AND i.user_id = a.user_id \
@@ -130,6 +134,8 @@ pub async fn album_images(
                 tags: row.try_get(9)?,
                 content_type: row.try_get(10)?,
                 renditions: row.try_get(11)?,
+                album_position: row.try_get(12)?,
+                image_position: row.try_get(13)?,
             })
         })
         .collect()

@@ -33,6 +33,9 @@ pub struct AlbumView {
     pub title: String,
     pub description: String,
     pub cover_image_id: Option<Uuid>,
+    /// Every photo of the album, whatever the page holds.
+    pub image_count: usize,
+    /// The album's photos on this page.
     pub images: Vec<ImageView>,
 }
 
@@ -40,15 +43,70 @@ pub struct AlbumView {
 pub struct GalleryView {
     pub gallery: GalleryRow,
     pub albums: Vec<AlbumView>,
+    /// Where the next page of photos starts, when the request was paged and more remain.
+    pub next_cursor: Option<String>,
 }
 
-/// One gallery: two queries (the gallery, then all albums with their images), then a
-/// presigned GET per photo, computed locally.
+/// A page of a gallery's photos, in gallery order (albums in order, photos in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhotoPage {
+    pub limit: usize,
+    /// After this (album position, photo position).
+    pub after: Option<(i32, i32)>,
+}
+
+pub const DEFAULT_PHOTO_PAGE: usize = 100;
+pub const MAX_PHOTO_PAGE: usize = 500;
+
+impl PhotoPage {
+    /// Reads `?limit=&cursor=`; `None` when neither is given (the whole gallery).
+    pub fn parse(limit: Option<i64>, cursor: Option<&str>) -> Result<Option<Self>, ApiError> {
+        if limit.is_none() && cursor.is_none() {
+            return Ok(None);
+        }
+        let limit = match limit {
+            None => DEFAULT_PHOTO_PAGE,
+            Some(n) if (1..=MAX_PHOTO_PAGE as i64).contains(&n) => n as usize,
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "invalid_limit",
+                    format!("limit must be between 1 and {MAX_PHOTO_PAGE} photos."),
+                ));
+            }
+        };
+        let after = cursor.map(decode_photo_cursor).transpose()?;
+        Ok(Some(Self { limit, after }))
+    }
+}
+
+fn encode_photo_cursor((album, photo): (i32, i32)) -> String {
+    URL_SAFE_NO_PAD.encode(format!("p{album}.{photo}"))
+}
+
+fn decode_photo_cursor(raw: &str) -> Result<(i32, i32), ApiError> {
+    let invalid =
+        || ApiError::bad_request("invalid_cursor", "The cursor is not one this API gave out.");
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (album, photo) = text
+        .strip_prefix('p')
+        .and_then(|t| t.split_once('.'))
+        .ok_or_else(invalid)?;
+    Ok((
+        album.parse().map_err(|_| invalid())?,
+        photo.parse().map_err(|_| invalid())?,
+    ))
+}
+
+/// One gallery: two queries (the gallery, then all albums with their images), then
+/// presigned GETs for the photos of the page (all of them when `page` is `None`),
+/// computed locally.
 #[tracing::instrument(skip(app), fields(user_id = %caller.user_id))]
 pub async fn get_gallery(
     app: &App,
     caller: &Caller,
     gallery_id: Uuid,
+    page: Option<PhotoPage>,
 ) -> Result<GalleryView, ApiError> {
     let user_id = caller.user_id;
     let storage = app.storage()?;
@@ -63,6 +121,7 @@ pub async fn get_gallery(
     let gallery = gallery.ok_or(ApiError::NotFound { what: "gallery" })?;
     let urls = storage.url_signer().await.map_err(ApiError::internal)?;
     let mut albums: Vec<AlbumView> = Vec::new();
+    let (mut taken, mut next_cursor, mut last) = (0usize, None, None);
     for row in rows {
         let AlbumImageRow {
             album_id,
@@ -77,6 +136,8 @@ pub async fn get_gallery(
             tags,
             content_type,
             renditions,
+            album_position,
+            image_position,
         } = row;
         if albums.last().map(|a| a.album_id) != Some(album_id) {
             albums.push(AlbumView {
@@ -84,47 +145,66 @@ pub async fn get_gallery(
                 title,
                 description,
                 cover_image_id,
+                image_count: 0,
                 images: Vec::new(),
             });
         }
-        if let (Some(image_id), Some(album)) = (image_id, albums.last_mut()) {
-            let key = ImageKey::new(user_id, image_id);
-            let url = urls
-                .original(
-                    &key,
-                    ServeAs {
-                        content_type: content_type.as_deref().and_then(ContentType::parse),
-                    },
-                )
-                .map_err(ApiError::internal)?;
-            let (thumb_url, preview_url) = if renditions {
-                (
-                    Some(
-                        urls.rendition(&key, Size::Thumb)
-                            .map_err(ApiError::internal)?,
-                    ),
-                    Some(
-                        urls.rendition(&key, Size::Preview)
-                            .map_err(ApiError::internal)?,
-                    ),
-                )
-            } else {
-                (None, None)
-            };
-            album.images.push(ImageView {
-                image_id,
-                url,
-                thumb_url,
-                preview_url,
-                width,
-                height,
-                taken_at,
-                caption,
-                tags: tags.unwrap_or_default(),
-            });
+        let (Some(image_id), Some(album)) = (image_id, albums.last_mut()) else {
+            continue;
+        };
+        album.image_count += 1;
+        let place = (album_position, image_position.unwrap_or(0));
+        if let Some(page) = page {
+            if page.after.is_some_and(|after| place <= after) {
+                continue;
+            }
+            if taken == page.limit {
+                next_cursor = last.map(encode_photo_cursor);
+                continue;
+            }
         }
+        taken += 1;
+        last = Some(place);
+        let key = ImageKey::new(user_id, image_id);
+        let url = urls
+            .original(
+                &key,
+                ServeAs {
+                    content_type: content_type.as_deref().and_then(ContentType::parse),
+                },
+            )
+            .map_err(ApiError::internal)?;
+        let (thumb_url, preview_url) = if renditions {
+            (
+                Some(
+                    urls.rendition(&key, Size::Thumb)
+                        .map_err(ApiError::internal)?,
+                ),
+                Some(
+                    urls.rendition(&key, Size::Preview)
+                        .map_err(ApiError::internal)?,
+                ),
+            )
+        } else {
+            (None, None)
+        };
+        album.images.push(ImageView {
+            image_id,
+            url,
+            thumb_url,
+            preview_url,
+            width,
+            height,
+            taken_at,
+            caption,
+            tags: tags.unwrap_or_default(),
+        });
     }
-    Ok(GalleryView { gallery, albums })
+    Ok(GalleryView {
+        gallery,
+        albums,
+        next_cursor,
+    })
 }
 
 pub const DEFAULT_PAGE: i64 = 20;
