@@ -5,9 +5,10 @@ INSERT INTO users (subject) VALUES ('loadtest') ON CONFLICT (subject) DO NOTHING
 CREATE TEMP TABLE ids AS
   SELECT gen_random_uuid() AS image_id, n FROM generate_series(1, 1000) AS n;
 INSERT INTO images (id, user_id, storage_key, original_filename, declared_content_type, declared_size,
-                    status, width, height, taken_at, caption, tags)
+                    status, width, height, taken_at, caption, tags, detected_content_type, renditions)
 SELECT i.image_id, u.id, 'uploads/' || u.id || '/' || i.image_id, 'IMG_' || i.n || '.jpg', 'image/jpeg', 3000000,
-       'uploaded', 4032, 3024, now() - (i.n || ' minutes')::interval, 'A caption for photo ' || i.n, ARRAY['beach', 'sunset']
+       'uploaded', 4032, 3024, now() - (i.n || ' minutes')::interval, 'A caption for photo ' || i.n, ARRAY['beach', 'sunset'],
+       'image/jpeg', true
 FROM ids i, users u WHERE u.subject = 'loadtest';
 CREATE TEMP TABLE g AS SELECT gen_random_uuid() AS gallery_id, gen_random_uuid() AS job_id;
 INSERT INTO galleries (id, user_id) SELECT g.gallery_id, u.id FROM g, users u WHERE u.subject = 'loadtest';

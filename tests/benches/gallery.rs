@@ -139,6 +139,22 @@ fn bench(c: &mut Criterion) {
             assert!(bytes.len() > 100_000);
         })
     });
+    let first_page = format!("{url}?limit=100");
+    group.bench_function("http_first_page_of_100", |b| {
+        b.to_async(&rt).iter(|| async {
+            let response = f
+                .app
+                .http
+                .get(&first_page)
+                .bearer_auth(&f.token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            let bytes = response.bytes().await.unwrap();
+            assert!(bytes.len() > 10_000);
+        })
+    });
     group.finish();
 
     // What those URLs cost alone: 1,000 photos × 3 (original, thumbnail, preview).

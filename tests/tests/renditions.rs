@@ -16,6 +16,23 @@ use momentarium_tests::photos::{self, Exif};
 use serde_json::Value;
 use uuid::Uuid;
 
+/// Runs the job now, as a delivery would, and expects it to complete.
+async fn run_to_completion(app: &TestApp, job: Uuid) {
+    let outcome = run_job(
+        &app.app,
+        job,
+        Delivery {
+            deadline: Instant::now() + Duration::from_secs(60),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(outcome, ProcessOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+}
+
 /// A stored rendition: its headers and decoded pixels.
 struct Stored {
     content_type: Option<String>,
@@ -316,19 +333,7 @@ async fn a_photo_recorded_before_renditions_gets_them_from_the_processor() {
     let job = app
         .process_job_id(&token, &[key.image_id.to_string()])
         .await;
-    let outcome = run_job(
-        &app.app,
-        job,
-        Delivery {
-            deadline: Instant::now() + Duration::from_secs(60),
-        },
-    )
-    .await
-    .unwrap();
-    assert!(
-        matches!(outcome, ProcessOutcome::Completed { .. }),
-        "{outcome:?}"
-    );
+    run_to_completion(&app, job).await;
     assert_renditions(&app, &key, (1600, 1200), "made by the processor").await;
     let flag: bool = app
         .db
@@ -401,18 +406,6 @@ async fn an_upload_settled_by_the_process_request_is_rendered_by_the_processor()
         stored(&app, &key.rendition(Size::Thumb)).await.is_none(),
         "the API request rendered the photo"
     );
-    let outcome = run_job(
-        &app.app,
-        job,
-        Delivery {
-            deadline: Instant::now() + Duration::from_secs(60),
-        },
-    )
-    .await
-    .unwrap();
-    assert!(
-        matches!(outcome, ProcessOutcome::Completed { .. }),
-        "{outcome:?}"
-    );
+    run_to_completion(&app, job).await;
     assert_renditions(&app, &key, (1200, 900), "made by the processor").await;
 }

@@ -120,6 +120,21 @@ impl PageUrls<'_> {
     pub fn rendition(&self, key: &ImageKey, size: Size) -> Result<String, StorageError> {
         self.signer.get(&key.rendition(size), &[])
     }
+
+    /// The thumbnail's and the preview's URLs, when the photo has renditions.
+    pub fn grid_and_preview(
+        &self,
+        key: &ImageKey,
+        has_renditions: bool,
+    ) -> Result<(Option<String>, Option<String>), StorageError> {
+        if !has_renditions {
+            return Ok((None, None));
+        }
+        Ok((
+            Some(self.rendition(key, Size::Thumb)?),
+            Some(self.rendition(key, Size::Preview)?),
+        ))
+    }
 }
 
 impl S3Store {

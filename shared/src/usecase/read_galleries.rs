@@ -9,7 +9,6 @@ use crate::adapter::postgres as db;
 use crate::adapter::s3::ServeAs;
 use crate::app::App;
 use crate::domain::Caller;
-use crate::domain::prepare::Size;
 use crate::domain::{ContentType, ImageKey};
 use crate::error::ApiError;
 use crate::repo::galleries::{self, AlbumImageRow, GalleryRow};
@@ -174,20 +173,9 @@ pub async fn get_gallery(
                 },
             )
             .map_err(ApiError::internal)?;
-        let (thumb_url, preview_url) = if renditions {
-            (
-                Some(
-                    urls.rendition(&key, Size::Thumb)
-                        .map_err(ApiError::internal)?,
-                ),
-                Some(
-                    urls.rendition(&key, Size::Preview)
-                        .map_err(ApiError::internal)?,
-                ),
-            )
-        } else {
-            (None, None)
-        };
+        let (thumb_url, preview_url) = urls
+            .grid_and_preview(&key, renditions)
+            .map_err(ApiError::internal)?;
         album.images.push(ImageView {
             image_id,
             url,

@@ -82,20 +82,9 @@ pub async fn get_image(
         urls.original(&key, serve_as(&row))
             .map_err(ApiError::internal)?,
     );
-    let (thumb_url, preview_url) = if row.renditions {
-        (
-            Some(
-                urls.rendition(&key, Size::Thumb)
-                    .map_err(ApiError::internal)?,
-            ),
-            Some(
-                urls.rendition(&key, Size::Preview)
-                    .map_err(ApiError::internal)?,
-            ),
-        )
-    } else {
-        (None, None)
-    };
+    let (thumb_url, preview_url) = urls
+        .grid_and_preview(&key, row.renditions)
+        .map_err(ApiError::internal)?;
     Ok(ImageWithUrls {
         row,
         url,
