@@ -36,34 +36,27 @@ const renditions = async (buf) => {
 };
 
 sharp.cache(false);
+// ms per photo on one core: every photo ROUNDS times, one at a time.
+const perPhoto = async (run) => {
+  sharp.concurrency(1);
+  const files = names.map((n) => fs.readFileSync(path.join(dir, n)));
+  const times = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const buf of files) {
+      const t = process.hrtime.bigint();
+      await run(buf);
+      times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  console.log(JSON.stringify({ min: times[0], median, max: times.at(-1), perSecond: 1000 / median }));
+};
+
 if (mode === "renditions") {
-  sharp.concurrency(1);
-  const files = names.map((n) => fs.readFileSync(path.join(dir, n)));
-  const times = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const buf of files) {
-      const t = process.hrtime.bigint();
-      await renditions(buf);
-      times.push(Number(process.hrtime.bigint() - t) / 1e6);
-    }
-  }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)];
-  console.log(JSON.stringify({ min: times[0], median, max: times.at(-1), perSecond: 1000 / median }));
+  await perPhoto(renditions);
 } else if (mode === "one") {
-  sharp.concurrency(1);
-  const files = names.map((n) => fs.readFileSync(path.join(dir, n)));
-  const times = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const buf of files) {
-      const t = process.hrtime.bigint();
-      await prep(buf);
-      times.push(Number(process.hrtime.bigint() - t) / 1e6);
-    }
-  }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)];
-  console.log(JSON.stringify({ min: times[0], median, max: times.at(-1), perSecond: 1000 / median }));
+  await perPhoto(prep);
 } else if (mode === "all") {
   const cores = os.availableParallelism();
   const files = names.map((n) => fs.readFileSync(path.join(dir, n)));
