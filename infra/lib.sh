@@ -74,6 +74,15 @@ ensure_python_tools() {
 
 # Debian packages the tests use: curl (a client independent of ours) and chromium (the
 # gallery page is checked in a real headless browser).
+# What the build links: libheif (HEIC decoding), found through pkg-config.
+ensure_build_deps() {
+    if ! pkg-config --exists libheif 2>/dev/null; then
+        log "installing libheif-dev and pkg-config from Debian's packages (HEIC decoding)"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq pkg-config libheif-dev >/dev/null
+    fi
+}
+
 ensure_debian_tools() {
     local missing=()
     command -v curl >/dev/null || missing+=(curl)

@@ -20,6 +20,7 @@ fi
 # Optimised code (the `local` profile: release without LTO, 16 codegen units), since
 # organising decodes and hashes every photo; the first build takes a few minutes and is
 # reused afterwards.
+ensure_build_deps
 target="${CARGO_TARGET_DIR:-$root/target}"
 bin="$target/local/momentarium"
 if [ ! -x "$bin" ]; then

@@ -3,11 +3,13 @@
 # PostgreSQL on 127.0.0.1:5432 (started, or installed from Debian's packages when absent)
 # moto's SQS server, the Standard Webhooks / QStash signers, cfn-lint and the SAM CLI
 # (pip; the tests start moto
-# on 127.0.0.1:5055 when needed), curl and chromium (Debian).
+# on 127.0.0.1:5055 when needed), curl and chromium (Debian), and libheif-dev, which the
+# build links for HEIC.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/lib.sh
 
+ensure_build_deps
 ensure_postgres
 ensure_python_tools
 ensure_debian_tools

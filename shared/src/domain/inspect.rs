@@ -154,7 +154,7 @@ pub fn inspect_head(
         });
     }
     let dims = imagesize::blob_size(head).map_err(|_| Rejection::Unreadable)?;
-    let (w, h) = (dims.width as u64, dims.height as u64);
+    let (mut w, mut h) = (dims.width as u64, dims.height as u64);
     if w == 0 || h == 0 {
         return Err(Rejection::Unreadable);
     }
@@ -166,7 +166,13 @@ pub fn inspect_head(
         });
     }
     let exif = read_exif(head).unwrap_or_default();
-    let rotated = matches!(exif.orientation, Some(5..=8));
+    // A HEIF is shown as its own rotation (irot) says; its EXIF orientation is not applied
+    // on top. `imagesize` reports the stored size (ispe).
+    let heif = matches!(actual, ContentType::Heic | ContentType::Heif);
+    if heif && heif_quarter_turn(head) {
+        std::mem::swap(&mut w, &mut h);
+    }
+    let rotated = !heif && matches!(exif.orientation, Some(5..=8));
     let (width, height) = if rotated { (h, w) } else { (w, h) };
     let motion_photo = actual == ContentType::Jpeg
         && is_motion_photo(&head[..head.len().min(HEAD_BYTES as usize)]);
@@ -177,6 +183,15 @@ pub fn inspect_head(
         exif,
         motion_photo,
     })
+}
+
+/// Whether a HEIF's image is turned by 90° or 270° for display: an `irot` property box (9
+/// bytes: size, type, angle in quarter turns anticlockwise) with an odd angle in its
+/// `meta` box. Phones write one rotation, for the primary image.
+fn heif_quarter_turn(head: &[u8]) -> bool {
+    head.windows(9)
+        .take(256 * 1024)
+        .any(|w| w[..8] == [0, 0, 0, 9, b'i', b'r', b'o', b't'] && w[8] & 1 == 1)
 }
 
 fn is_motion_photo(head: &[u8]) -> bool {

@@ -154,6 +154,7 @@ fn prepare_inner(
     limits: DecodeLimits,
 ) -> Result<Prepared, PrepareError> {
     let (rgb, icc) = decode_any(bytes, content_type, max_edge, decode, limits)?;
+    let orientation = exif_orientation(content_type, orientation);
     let mut small = downscale(rgb, max_edge)?;
     // After the resize, so the colour transform touches ~0.4 MP, not the original's 12.
     if let Some(profile) = icc {
@@ -226,6 +227,7 @@ pub fn render(
     limits: DecodeLimits,
 ) -> Result<Vec<Rendition>, PrepareError> {
     let largest = Size::ALL[0].long_edge();
+    let orientation = exif_orientation(content_type, orientation);
     let (rgb, icc) = decode_any(bytes, content_type, largest, JpegDecode::Scaled, limits)?;
     let mut current = downscale(rgb, largest)?;
     if let Some(profile) = icc {
@@ -265,7 +267,7 @@ fn decode_any(
         }
         (ContentType::Png, _) => decode_with_image(bytes, ImageFormat::Png, limits),
         (ContentType::Webp, _) => decode_with_image(bytes, ImageFormat::WebP, limits),
-        (ContentType::Heic | ContentType::Heif, _) => Err(PrepareError::Unsupported(content_type)),
+        (ContentType::Heic | ContentType::Heif, _) => decode_heif(bytes, content_type, limits),
     }
 }
 
@@ -281,6 +283,67 @@ fn encode_jpeg(rgb: &RgbImage) -> Result<Vec<u8>, PrepareError> {
         )
         .map_err(|e| PrepareError::Decode(e.to_string()))?;
     Ok(out)
+}
+
+/// The EXIF orientation to apply. libheif applies a HEIF's own rotation and mirroring
+/// (irot, imir) when it decodes; an EXIF orientation in a HEIF is not applied on top
+/// (HEIF's rule, and what Apple's viewers and browsers do).
+fn exif_orientation(content_type: ContentType, orientation: Option<u8>) -> Option<u8> {
+    match content_type {
+        ContentType::Heic | ContentType::Heif => None,
+        _ => orientation,
+    }
+}
+
+/// Decodes the primary image of a HEIF/HEIC with libheif, as 8-bit RGB, its rotation and
+/// mirroring applied; the pixel count is checked before anything is decoded.
+#[cfg(feature = "heif")]
+fn decode_heif(
+    bytes: &[u8],
+    _content_type: ContentType,
+    limits: DecodeLimits,
+) -> Result<(RgbImage, Option<Vec<u8>>), PrepareError> {
+    use libheif_rs::{ColorSpace, HeifContext, LibHeif, RgbChroma};
+    let err = |e: libheif_rs::HeifError| PrepareError::Decode(e.to_string());
+    let context = HeifContext::read_from_bytes(bytes).map_err(err)?;
+    let handle = context.primary_image_handle().map_err(err)?;
+    let (w, h) = (handle.width(), handle.height());
+    limits.check(w, h)?;
+    if u64::from(w) * u64::from(h) * 3 > limits.max_alloc_bytes {
+        return Err(PrepareError::OverLimit(format!("{w}×{h} pixels")));
+    }
+    let icc = handle.color_profile_raw().map(|p| p.data);
+    let image = LibHeif::new()
+        .decode(&handle, ColorSpace::Rgb(RgbChroma::Rgb), None)
+        .map_err(err)?;
+    let plane = image
+        .planes()
+        .interleaved
+        .ok_or_else(|| PrepareError::Decode("no interleaved RGB plane".into()))?;
+    let (pw, ph, stride) = (plane.width, plane.height, plane.stride);
+    let row = pw as usize * 3;
+    let mut rgb = Vec::with_capacity(row * ph as usize);
+    for y in 0..ph as usize {
+        let start = y * stride;
+        let line = plane
+            .data
+            .get(start..start + row)
+            .ok_or_else(|| PrepareError::Decode("short pixel plane".into()))?;
+        rgb.extend_from_slice(line);
+    }
+    RgbImage::from_raw(pw, ph, rgb)
+        .map(|image| (image, icc))
+        .ok_or_else(|| PrepareError::Decode("short pixel buffer".into()))
+}
+
+/// Without the `heif` feature (the Lambda builds), HEIF/HEIC is not decoded.
+#[cfg(not(feature = "heif"))]
+fn decode_heif(
+    _bytes: &[u8],
+    content_type: ContentType,
+    _limits: DecodeLimits,
+) -> Result<(RgbImage, Option<Vec<u8>>), PrepareError> {
+    Err(PrepareError::Unsupported(content_type))
 }
 
 /// Decodes with the `image` crate: the header's dimensions are checked against the limits
@@ -470,16 +533,22 @@ mod tests {
     }
 
     #[test]
-    fn png_is_prepared_and_heic_is_reported_unsupported() {
+    fn png_is_prepared_and_a_broken_heic_is_an_error_not_a_panic() {
         let img = RgbImage::from_fn(1000, 500, |x, _| image::Rgb([(x % 256) as u8, 0, 0]));
         let mut png = Cursor::new(Vec::new());
         img.write_to(&mut png, ImageFormat::Png).unwrap();
         let out = prepare(png.get_ref(), ContentType::Png, None, MAX_EDGE).unwrap();
         assert_eq!((out.width, out.height), (768, 384));
-        assert_eq!(
-            prepare(b"....ftypheic", ContentType::Heic, None, MAX_EDGE).unwrap_err(),
-            PrepareError::Unsupported(ContentType::Heic)
-        );
+        // With libheif (the `heif` feature) a decode error; without it, unsupported.
+        let expected = |e: &PrepareError| {
+            if cfg!(feature = "heif") {
+                matches!(e, PrepareError::Decode(_))
+            } else {
+                *e == PrepareError::Unsupported(ContentType::Heic)
+            }
+        };
+        let err = prepare(b"....ftypheic", ContentType::Heic, None, MAX_EDGE).unwrap_err();
+        assert!(expected(&err), "{err:?}");
     }
 
     #[test]

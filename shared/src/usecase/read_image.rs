@@ -125,7 +125,7 @@ pub async fn content_url(
         Variant::Rendition(_) => {
             return Err(ApiError::conflict(
                 "no_rendition",
-                "This photo has no renditions (yet): HEIC/HEIF, which this build cannot decode, or a photo recorded before renditions existed and not in a job since; ask for size=original.",
+                "This photo has no renditions (yet): HEIC/HEIF where this server cannot decode it, or a photo recorded before renditions existed and not in a job since; ask for size=original.",
             ));
         }
     }

@@ -267,12 +267,14 @@ async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>
     Ok(Some(Ready { image, model_input }))
 }
 
-/// Whether this build makes renditions of the type (not HEIC/HEIF yet).
+/// Whether this build makes renditions of the type (HEIC/HEIF only with the `heif`
+/// feature).
 fn renderable(content_type: &str) -> bool {
-    matches!(
-        ContentType::parse(content_type),
-        Some(ContentType::Jpeg | ContentType::Png | ContentType::Webp)
-    )
+    match ContentType::parse(content_type) {
+        Some(ContentType::Jpeg | ContentType::Png | ContentType::Webp) => true,
+        Some(ContentType::Heic | ContentType::Heif) => cfg!(feature = "heif"),
+        None => false,
+    }
 }
 
 fn context_line(image: &BatchImage) -> String {
