@@ -105,6 +105,18 @@ impl ApiClient {
     }
 
     /// PUTs bytes to a presigned upload with exactly the headers it was signed for.
+    /// The bytes at a presigned GET (a rendition the server made).
+    pub async fn download(&self, url: &str) -> anyhow::Result<Vec<u8>> {
+        let response = self
+            .http
+            .get(url)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(response.bytes().await?.to_vec())
+    }
+
     pub async fn put(&self, ticket: &UploadTicket, bytes: Vec<u8>) -> anyhow::Result<()> {
         let mut request = self.http.put(&ticket.url).timeout(Duration::from_secs(300));
         for (name, value) in &ticket.headers {

@@ -55,7 +55,12 @@ fn thumbnail(photo: &LocalPhoto) -> Option<String> {
     ))
 }
 
-/// Thumbnails for every photo, made on all cores.
+/// The server's thumbnail rendition as an embeddable image.
+pub fn served_thumbnail(jpeg: &[u8]) -> String {
+    format!("data:image/jpeg;base64,{}", STANDARD.encode(jpeg))
+}
+
+/// Thumbnails made here, on all cores, for the photos the server has none for.
 fn thumbnails(photos: Vec<(String, LocalPhoto)>) -> std::collections::HashMap<String, String> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -110,18 +115,26 @@ fn when(image: &GalleryImage, photo: &LocalPhoto) -> Option<String> {
     )
 }
 
+/// The page. `served` holds the thumbnails the server made (image id → data URI); the
+/// others are made here from the files.
 pub fn render(
     folder: &Path,
     out: &Path,
     results: &[BatchResult],
     skipped: &[Skipped],
+    mut served: std::collections::HashMap<String, String>,
 ) -> anyhow::Result<String> {
     let all: Vec<(String, LocalPhoto)> = results
         .iter()
         .flat_map(|r| r.photos.iter().map(|(id, p)| (id.clone(), p.clone())))
         .collect();
     let photo_count = all.len();
-    let thumbs = thumbnails(all);
+    let missing: Vec<(String, LocalPhoto)> = all
+        .into_iter()
+        .filter(|(id, _)| !served.contains_key(id))
+        .collect();
+    served.extend(thumbnails(missing));
+    let thumbs = served;
     let albums = albums_in_order(results);
     let album_count = albums.len();
     let folder_name = folder

@@ -138,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
                 data_dir: data_dir.clone(),
                 listen,
                 s3_listen,
+                backfill_renditions: true,
             })
             .await?;
             tracing::info!(
@@ -227,6 +228,7 @@ async fn organize_command(
                 data_dir: data_dir.to_path_buf(),
                 listen: "127.0.0.1:0".parse()?,
                 s3_listen: "127.0.0.1:0".parse()?,
+                backfill_renditions: false,
             })
             .await?,
         ),

@@ -385,6 +385,32 @@ pub struct BatchResult {
     pub names: HashMap<String, String>,
 }
 
+/// The thumbnails the server made at upload (a few KB each), fetched 8 at a time, so the
+/// page decodes no original the server has already decoded. Any it cannot fetch are
+/// made from the files instead.
+async fn served_thumbnails(client: &ApiClient, results: &[BatchResult]) -> HashMap<String, String> {
+    use futures::StreamExt;
+    let wanted: Vec<(String, String)> = results
+        .iter()
+        .flat_map(|r| r.gallery.albums.iter().flat_map(|a| a.images.iter()))
+        .filter_map(|i| Some((i.image_id.to_string(), i.thumb_url.clone()?)))
+        .collect();
+    futures::stream::iter(wanted)
+        .map(|(id, url)| async move {
+            match client.download(&url).await {
+                Ok(jpeg) => Some((id, html::served_thumbnail(&jpeg))),
+                Err(e) => {
+                    tracing::debug!(%id, error = %e, "thumbnail not fetched; made from the file");
+                    None
+                }
+            }
+        })
+        .buffer_unordered(8)
+        .filter_map(|x| async move { x })
+        .collect()
+        .await
+}
+
 async fn process(
     client: &ApiClient,
     batch: &[LocalPhoto],
@@ -639,7 +665,8 @@ pub async fn organize(
         .out
         .clone()
         .unwrap_or_else(|| options.folder.join(html::PAGE_NAME));
-    let page = html::render(&options.folder, &out, &results, &skipped)?;
+    let served = served_thumbnails(client, &results).await;
+    let page = html::render(&options.folder, &out, &results, &skipped, served)?;
     std::fs::write(&out, page).with_context(|| format!("writing {}", out.display()))?;
     timings.page = phase.elapsed();
     if !options.quiet {

@@ -29,6 +29,8 @@ pub struct StackOptions {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub s3_listen: SocketAddr,
+    /// See `ProcessorConfig::backfill_renditions`: off for `organize`.
+    pub backfill_renditions: bool,
 }
 
 pub struct Stack {
@@ -71,7 +73,7 @@ impl Stack {
             Some(start_s3(data_dir, options.s3_listen, &secrets).await?)
         };
         let s3_endpoint = s3.as_ref().map(|s| s.endpoint());
-        let config = Config::from_lookup(|name| {
+        let mut config = Config::from_lookup(|name| {
             let ours = match name {
                 "DATABASE_URL" => Some(database.url.clone()),
                 "DEV_JWT_SECRET" => env(name).or_else(|| Some(secrets.dev_jwt_secret.clone())),
@@ -82,6 +84,7 @@ impl Stack {
             };
             ours.or_else(|| env(name))
         })?;
+        config.processor.backfill_renditions = options.backfill_renditions;
         let pool = db::create_pool(&config.database)?;
         db::migrate(&pool)
             .await

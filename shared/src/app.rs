@@ -45,19 +45,6 @@ impl App {
         }
     }
 
-    /// Everything the configuration names: the pool, S3 and SQS when configured, and the
-    /// configured organiser. A process that needs only some parts (each Lambda function)
-    /// builds from [`App::new`] instead, and links only those.
-    pub async fn from_config(config: Config) -> anyhow::Result<Self> {
-        let pool = crate::adapter::postgres::create_pool(&config.database)?;
-        Ok(Self::new(config, pool)
-            .connect_storage()
-            .await
-            .connect_queue()
-            .await
-            .with_configured_organiser())
-    }
-
     /// S3 as configured (`PHOTO_BUCKET`, `S3_ENDPOINT_URL`); nothing when unconfigured.
     pub async fn connect_storage(mut self) -> Self {
         if let Some(storage) = &self.config.storage {

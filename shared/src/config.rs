@@ -129,6 +129,11 @@ pub struct ProcessorConfig {
     pub qstash_next_key: Option<SecretString>,
     /// The URL QStash delivers to; when set, the token's `sub` must equal it.
     pub qstash_destination_url: Option<String>,
+    /// Whether a job makes the renditions of photos that have none even when its
+    /// organiser needs no pixels (so galleries get thumbnails). On for every deployment;
+    /// `momentarium organize` turns it off, since its page makes its own thumbnails for
+    /// such photos and the work would double its time on large folders.
+    pub backfill_renditions: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -250,6 +255,7 @@ impl Config {
                 .map(SecretString::from),
             qstash_next_key: env.get("QSTASH_NEXT_SIGNING_KEY").map(SecretString::from),
             qstash_destination_url: env.get("QSTASH_DESTINATION_URL"),
+            backfill_renditions: true,
         };
         Ok(Self {
             gemini,

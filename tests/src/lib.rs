@@ -385,6 +385,21 @@ impl TestApp {
         )
     }
 
+    /// An image row's status and rejection reason.
+    pub async fn image_state(&self, image_id: uuid::Uuid) -> (String, Option<String>) {
+        let row = self
+            .db
+            .client()
+            .await
+            .query_one(
+                "SELECT status, rejection_reason FROM images WHERE id = $1",
+                &[&image_id],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    }
+
     pub fn storage(&self) -> &S3Store {
         self.app.storage().unwrap()
     }

@@ -38,20 +38,6 @@ async fn upload_declared(
     (key, summary)
 }
 
-async fn image_state(app: &TestApp, key: &ImageKey) -> (String, Option<String>) {
-    let row = app
-        .db
-        .client()
-        .await
-        .query_one(
-            "SELECT status, rejection_reason FROM images WHERE id = $1",
-            &[&key.image_id],
-        )
-        .await
-        .unwrap();
-    (row.get(0), row.get(1))
-}
-
 #[tokio::test]
 async fn files_that_are_not_what_they_claim_are_rejected_with_a_reason_and_deleted() {
     let app = TestApp::spawn().await;
@@ -94,7 +80,7 @@ async fn files_that_are_not_what_they_claim_are_rejected_with_a_reason_and_delet
         let (key, summary) = upload_declared(&app, declared, len, bytes).await;
 
         assert_eq!(summary.rejected, 1, "{name}: {summary:?}");
-        let (status, reason) = image_state(&app, &key).await;
+        let (status, reason) = app.image_state(key.image_id).await;
         assert_eq!(status, "rejected", "{name}");
         let reason = reason.unwrap();
         assert!(reason.contains(expected), "{name}: reason was {reason:?}");
@@ -113,7 +99,7 @@ async fn a_size_other_than_the_declared_one_is_rejected() {
     let (key, summary) = upload_declared(&app, "image/jpeg", jpeg.len() + 10, jpeg).await;
 
     assert_eq!(summary.rejected, 1);
-    let (_, reason) = image_state(&app, &key).await;
+    let (_, reason) = app.image_state(key.image_id).await;
     assert!(reason.unwrap().contains("were declared"));
 }
 

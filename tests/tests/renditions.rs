@@ -33,6 +33,20 @@ async fn run_to_completion(app: &TestApp, job: Uuid) {
     );
 }
 
+/// What the image row says: do its renditions exist?
+async fn renditions_flag(app: &TestApp, key: &ImageKey) -> bool {
+    app.db
+        .client()
+        .await
+        .query_one(
+            "SELECT renditions FROM images WHERE id = $1",
+            &[&key.image_id],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
 /// A stored rendition: its headers and decoded pixels.
 struct Stored {
     content_type: Option<String>,
@@ -146,17 +160,7 @@ async fn each_format_gets_its_three_sizes_with_type_and_caching_headers() {
     for (name, content_type, bytes, shown) in cases {
         let key = upload(&app, name, content_type, bytes).await;
         assert_renditions(&app, &key, shown, name).await;
-        let renditions: bool = app
-            .db
-            .client()
-            .await
-            .query_one(
-                "SELECT renditions FROM images WHERE id = $1",
-                &[&key.image_id],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let renditions: bool = renditions_flag(&app, &key).await;
         assert!(
             renditions,
             "{name}: the row does not say its renditions exist"
@@ -270,19 +274,7 @@ async fn pixels_that_cannot_be_decoded_are_rejected_with_a_reason() {
     let key = ImageKey::parse(ticket["key"].as_str().unwrap()).unwrap();
     let summary = app.s3_event(&[&key.to_string()]).await.unwrap();
     assert_eq!(summary.rejected, 1, "{summary:?}");
-    let (status, reason): (String, Option<String>) = {
-        let row = app
-            .db
-            .client()
-            .await
-            .query_one(
-                "SELECT status, rejection_reason FROM images WHERE id = $1",
-                &[&key.image_id],
-            )
-            .await
-            .unwrap();
-        (row.get(0), row.get(1))
-    };
+    let (status, reason) = app.image_state(key.image_id).await;
     assert_eq!(status, "rejected");
     assert!(
         reason.as_deref().unwrap().contains("could not be decoded"),
@@ -335,17 +327,7 @@ async fn a_photo_recorded_before_renditions_gets_them_from_the_processor() {
         .await;
     run_to_completion(&app, job).await;
     assert_renditions(&app, &key, (1600, 1200), "made by the processor").await;
-    let flag: bool = app
-        .db
-        .client()
-        .await
-        .query_one(
-            "SELECT renditions FROM images WHERE id = $1",
-            &[&key.image_id],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let flag: bool = renditions_flag(&app, &key).await;
     assert!(flag);
 
     // The gallery: a thumbnail and a preview that are renditions, never the original.

@@ -363,7 +363,10 @@ async fn prepare_batch(app: &App, job: &JobRow) -> Result<Vec<Ready>, Trouble> {
             // A photo recorded before renditions existed gets them now, though the
             // organiser needs no pixels: the gallery's grid is made of them. Best effort:
             // the job does not wait on it.
-            if !image.renditions && renderable(&image.content_type) {
+            if app.config.processor.backfill_renditions
+                && !image.renditions
+                && renderable(&image.content_type)
+            {
                 let id = image.id;
                 match fetch_and_prepare(app, image.clone()).await {
                     Ok(_) => {}
