@@ -183,6 +183,38 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // Before: the same URLs through `aws_sigv4::http_request::sign`, which derives the
+    // signing key and builds the canonical request for every URL (what `url_signer` did
+    // until it kept the day's key).
+    // Signing cost does not depend on whose keys these are.
+    let credentials = aws_credential_types::Credentials::new(
+        "AKIDEXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        None,
+        None,
+        "bench",
+    );
+    let identity: aws_smithy_runtime_api::client::identity::Identity = credentials.into();
+    let base = format!("http://127.0.0.1:9000/{}", storage.bucket());
+    group.bench_function("aws_sigv4_request_signer", |b| {
+        b.iter(|| {
+            for key in &keys {
+                std::hint::black_box(sign_per_url(&base, &identity, &key.to_string(), true));
+                std::hint::black_box(sign_per_url(
+                    &base,
+                    &identity,
+                    &key.rendition(Size::Thumb),
+                    false,
+                ));
+                std::hint::black_box(sign_per_url(
+                    &base,
+                    &identity,
+                    &key.rendition(Size::Preview),
+                    false,
+                ));
+            }
+        })
+    });
     group.bench_function("aws_sigv4_signer", |b| {
         b.to_async(&rt).iter(|| async {
             let urls = storage.url_signer().await.unwrap();
@@ -203,6 +235,52 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
     drop(f);
+}
+
+/// One presigned GET through aws-sigv4's request signer (key derived for this URL alone).
+fn sign_per_url(
+    base: &str,
+    identity: &aws_smithy_runtime_api::client::identity::Identity,
+    key: &str,
+    original: bool,
+) -> String {
+    use aws_sigv4::http_request::{
+        PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+        UriPathNormalizationMode, sign,
+    };
+    let mut url = format!("{base}/{key}");
+    if original {
+        url.push_str("?response-content-disposition=inline&response-content-type=image%2Fjpeg");
+    }
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(Duration::from_secs(4500));
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(identity)
+        .region("us-east-1")
+        .name("s3")
+        .time(std::time::SystemTime::now())
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let request = SignableRequest::new(
+        "GET",
+        url.as_str(),
+        std::iter::empty(),
+        SignableBody::UnsignedPayload,
+    )
+    .unwrap();
+    let (instructions, _) = sign(request, &params).unwrap().into_parts();
+    for (name, value) in instructions.params() {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(name);
+        url.push('=');
+        url.push_str(value);
+    }
+    url
 }
 
 criterion_group! {
