@@ -139,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
                 listen,
                 s3_listen,
                 backfill_renditions: true,
+                upload_events: true,
             })
             .await?;
             tracing::info!(
@@ -229,6 +230,7 @@ async fn organize_command(
                 listen: "127.0.0.1:0".parse()?,
                 s3_listen: "127.0.0.1:0".parse()?,
                 backfill_renditions: false,
+                upload_events: false,
             })
             .await?,
         ),

@@ -9,14 +9,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use momentarium_local::http as local_http;
-use momentarium_local::s3::LocalS3;
+use momentarium_local::s3::{LocalS3, ObjectCreated};
 use momentarium_shared::adapter::postgres as db;
 use momentarium_shared::adapter::queue::{JobQueue, SqsQueue};
 use momentarium_shared::adapter::s3::S3Store;
 use momentarium_shared::config::Config;
+use momentarium_shared::usecase::record_upload::{Renditions, record_upload};
 use momentarium_shared::usecase::sweep_jobs::sweep_jobs;
 use momentarium_shared::{App, http};
-use tokio::sync::oneshot;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::local_db::{self, Database};
@@ -31,6 +33,11 @@ pub struct StackOptions {
     pub s3_listen: SocketAddr,
     /// See `ProcessorConfig::backfill_renditions`: off for `organize`.
     pub backfill_renditions: bool,
+    /// Each upload to the embedded S3 server is recorded, and its renditions made, as it
+    /// lands, as the `on-upload` function does for S3's events: on for `serve`. Off for
+    /// `organize`, whose jobs settle their uploads and whose page makes its own
+    /// thumbnails when the server has none.
+    pub upload_events: bool,
 }
 
 pub struct Stack {
@@ -42,6 +49,7 @@ pub struct Stack {
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
     sweeper: JoinHandle<()>,
+    uploads: Option<JoinHandle<()>>,
     _s3: Option<LocalS3>,
     _db: Database,
 }
@@ -67,10 +75,17 @@ impl Stack {
         let secrets = Secrets::load_or_create(data_dir)?;
         let database = local_db::resolve(data_dir).await?;
         let external_storage = env("PHOTO_BUCKET").is_some();
+        let (created, mut created_rx) = match options.upload_events && !external_storage {
+            true => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                (Some(tx), Some(rx))
+            }
+            false => (None, None),
+        };
         let s3 = if external_storage {
             None
         } else {
-            Some(start_s3(data_dir, options.s3_listen, &secrets).await?)
+            Some(start_s3(data_dir, options.s3_listen, &secrets, created).await?)
         };
         let s3_endpoint = s3.as_ref().map(|s| s.endpoint());
         let mut config = Config::from_lookup(|name| {
@@ -129,6 +144,9 @@ impl Stack {
         let server = tokio::spawn(local_http::serve(listener, router, async {
             let _ = rx.await;
         }));
+        let uploads = created_rx
+            .take()
+            .map(|events| tokio::spawn(record_uploads(app.clone(), events)));
         let sweep_app = app.clone();
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -148,6 +166,7 @@ impl Stack {
             shutdown: Some(tx),
             server,
             sweeper,
+            uploads,
             _s3: s3,
             _db: database,
         })
@@ -156,6 +175,9 @@ impl Stack {
     /// Stops serving (in-flight requests finish) and the sweep.
     pub async fn stop(mut self) {
         self.sweeper.abort();
+        if let Some(uploads) = self.uploads.take() {
+            uploads.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -163,19 +185,49 @@ impl Stack {
     }
 }
 
+/// The embedded bucket's `ObjectCreated` events, handled as the `on-upload` function
+/// handles S3's: each upload under `uploads/` inspected, recorded and given its renditions,
+/// several at once (as Lambda runs one instance per event). A failure is logged; the
+/// job's settling step records the upload anyway, as on AWS when an event is lost.
+async fn record_uploads(app: App, mut events: UnboundedReceiver<ObjectCreated>) {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let limit = Arc::new(Semaphore::new(workers));
+    while let Some(created) = events.recv().await {
+        if !created.key.starts_with("uploads/") {
+            continue;
+        }
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            return;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let etag = created.etag.as_deref();
+            match record_upload(&app, &created.key, etag, Renditions::Make).await {
+                Ok(outcome) => tracing::debug!(key = %created.key, ?outcome, "upload recorded"),
+                Err(e) => {
+                    tracing::warn!(key = %created.key, error = ?e, "recording an upload failed")
+                }
+            }
+        });
+    }
+}
+
 async fn start_s3(
     data_dir: &Path,
     listen: SocketAddr,
     secrets: &Secrets,
+    created: Option<UnboundedSender<ObjectCreated>>,
 ) -> anyhow::Result<LocalS3> {
     let root = data_dir.join("objects");
     let start = |addr| {
-        LocalS3::start(
+        LocalS3::start_with_events(
             &root,
             LOCAL_BUCKET,
             addr,
             &secrets.s3_access_key,
             &secrets.s3_secret_key,
+            created.clone(),
         )
     };
     match start(listen).await {

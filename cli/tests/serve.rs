@@ -151,7 +151,29 @@ async fn serve_answers_a_separate_client_end_to_end() {
     let (code, body) = upload("image/jpeg");
     assert_eq!(code, 200, "{body}");
 
+    // The embedded bucket's ObjectCreated event records the upload and makes its
+    // renditions as it lands, before any processing is asked for (as on AWS).
     let image_id = ticket["imageId"].as_str().unwrap();
+    let started = Instant::now();
+    let details = loop {
+        let (code, body) = curl(&[&format!("{api}/api/images/{image_id}"), "-H", &auth]);
+        assert_eq!(code, 200, "{body}");
+        let details = json(&body);
+        if details["status"] == "uploaded" && details["thumbUrl"].is_string() {
+            break details;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the upload event did not record the photo: {details}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let thumb = Command::new("curl")
+        .args(["-sS", "--fail", details["thumbUrl"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(thumb.status.success());
+    assert_eq!(&thumb.stdout[..3], b"\xff\xd8\xff", "a JPEG thumbnail");
     let (code, body) = curl(&[
         "-X",
         "POST",

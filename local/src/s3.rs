@@ -10,6 +10,10 @@
 //! `response-content-type` / `response-content-disposition` override what a GET answers,
 //! ACL headers are refused, and a presigned request carrying an `x-amz-*` header it did
 //! not sign is refused.
+//!
+//! Like a bucket with event notifications, the server can tell the process about each
+//! object created ([`LocalS3::start_with_events`]): `serve` hands them to the same use-case
+//! the `on-upload` function runs for S3's `ObjectCreated` events.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -28,9 +32,18 @@ use s3s::service::S3ServiceBuilder;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use s3s_fs::FileSystem;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use momentarium_shared::config::StorageConfig;
+
+/// An object the server stored: what an S3 `ObjectCreated` event carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectCreated {
+    pub bucket: String,
+    pub key: String,
+    pub etag: Option<String>,
+}
 
 /// A running embedded S3 server.
 pub struct LocalS3 {
@@ -57,10 +70,23 @@ impl LocalS3 {
         access_key: &str,
         secret_key: &str,
     ) -> anyhow::Result<Self> {
+        Self::start_with_events(root, bucket, bind, access_key, secret_key, None).await
+    }
+
+    /// [`Self::start`], sending an [`ObjectCreated`] for every object a PUT stores, after
+    /// it is stored (as S3 sends its notifications).
+    pub async fn start_with_events(
+        root: &Path,
+        bucket: &str,
+        bind: SocketAddr,
+        access_key: &str,
+        secret_key: &str,
+        events: Option<UnboundedSender<ObjectCreated>>,
+    ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(root.join(bucket))?;
         let fs = FileSystem::new(root)
             .map_err(|e| anyhow::anyhow!("opening the local object store: {e:?}"))?;
-        let mut builder = S3ServiceBuilder::new(StrictStore::new(fs));
+        let mut builder = S3ServiceBuilder::new(StrictStore::new(fs, events));
         builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
         let service = builder.build();
         let listener = TcpListener::bind(bind).await?;
@@ -129,13 +155,24 @@ struct StrictStore {
     /// PUTs to one key cannot both succeed (S3 answers one of them 412), while uploads
     /// to other keys go on in parallel.
     creates: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Where `ObjectCreated` notifications go, when someone listens.
+    events: Option<UnboundedSender<ObjectCreated>>,
 }
 
 impl StrictStore {
-    fn new(inner: FileSystem) -> Self {
+    fn new(inner: FileSystem, events: Option<UnboundedSender<ObjectCreated>>) -> Self {
         Self {
             inner,
             creates: std::sync::Mutex::new(std::collections::HashMap::new()),
+            events,
+        }
+    }
+
+    /// Tells the listener about a stored object.
+    fn notify(&self, bucket: String, key: String, result: &S3Result<S3Response<PutObjectOutput>>) {
+        if let (Some(events), Ok(stored)) = (&self.events, result) {
+            let etag = stored.output.e_tag.as_ref().map(|e| e.value().to_string());
+            let _ = events.send(ObjectCreated { bucket, key, etag });
         }
     }
 }
@@ -291,6 +328,7 @@ impl S3 for StrictStore {
                 "The bucket does not allow ACLs"
             ));
         }
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
         if req.input.if_none_match.is_some() {
             let name = format!("{}/{}", req.input.bucket, req.input.key);
             let lock = {
@@ -305,9 +343,13 @@ impl S3 for StrictStore {
             if Arc::strong_count(&lock) <= 2 {
                 creates.remove(&name);
             }
+            drop(creates);
+            self.notify(bucket, key, &result);
             return result;
         }
-        self.inner.put_object(req).await
+        let result = self.inner.put_object(req).await;
+        self.notify(bucket, key, &result);
+        result
     }
 }
 
