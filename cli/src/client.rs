@@ -4,9 +4,12 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
 use momentarium_shared::contract::{
-    ErrorBody, FileRequest, UploadRequest, UploadResponse, UploadTicket,
+    ErrorBody, FileRequest, JobStatusBody, UploadRequest, UploadResponse, UploadTicket,
 };
+use momentarium_shared::domain::JobStatus;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -104,7 +107,54 @@ impl ApiClient {
         Self::read(response).await
     }
 
-    /// PUTs bytes to a presigned upload with exactly the headers it was signed for.
+    /// Follows a job through `GET /api/jobs/{jobId}/events`, calling `on_status` with each
+    /// state pushed, until the job is completed, failed or cancelled; returns that last
+    /// state. A stream that ends early (behind API Gateway after every event, or cut by a
+    /// timeout) is reopened after the `retry:` the server asked for.
+    pub async fn follow_job(
+        &self,
+        job: uuid::Uuid,
+        mut on_status: impl FnMut(&JobStatusBody),
+    ) -> anyhow::Result<JobStatusBody> {
+        let path = format!("/api/jobs/{job}/events");
+        let mut reopen_after = Duration::from_millis(2_500);
+        loop {
+            let response = self
+                .http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(&self.token)
+                .header("accept", "text/event-stream")
+                .send()
+                .await
+                .with_context(|| format!("GET {path}"))?;
+            if !response.status().is_success() {
+                return Self::read(response).await;
+            }
+            let mut events = response.bytes_stream().eventsource();
+            while let Some(event) = events.next().await {
+                let Ok(event) = event else {
+                    break; // cut short: reopen
+                };
+                if let Some(retry) = event.retry {
+                    reopen_after = retry;
+                }
+                if event.event != "status" {
+                    continue;
+                }
+                let status: JobStatusBody = serde_json::from_str(&event.data)
+                    .context("a job event that is not the documented shape")?;
+                on_status(&status);
+                if matches!(
+                    status.status,
+                    JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled
+                ) {
+                    return Ok(status);
+                }
+            }
+            tokio::time::sleep(reopen_after).await;
+        }
+    }
+
     /// The bytes at a presigned GET (a rendition the server made).
     pub async fn download(&self, url: &str) -> anyhow::Result<Vec<u8>> {
         let response = self

@@ -13,9 +13,9 @@ use momentarium_shared::contract::{
     Album, Gallery, JobStatusBody, ProcessAccepted, ProcessRequest,
 };
 use momentarium_shared::domain::ContentType;
-use momentarium_shared::domain::JobStatus;
 use momentarium_shared::domain::inspect::{read_exif, sniff};
 use momentarium_shared::domain::plan::{PhotoFacts, outings};
+use momentarium_shared::domain::{JobStage, JobStatus};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -487,23 +487,29 @@ async fn poll(
 ) -> anyhow::Result<BatchResult> {
     let spinner = bar(progress, 0, "  {spinner} organising {msg} {elapsed}", quiet);
     spinner.set_message(label.to_string());
-    // Ask often at first (a small batch organised offline is done in well under a
-    // second), then less often.
-    let mut wait = Duration::from_millis(50);
-    let status = loop {
-        let status: JobStatusBody = client.get(&format!("/api/jobs/{job}/status")).await?;
-        match status.status {
-            JobStatus::Completed => break status,
-            JobStatus::Failed => bail!(
-                "organising failed: {}",
-                status.error.as_deref().unwrap_or("no reason given")
-            ),
-            JobStatus::Cancelled => bail!("the job was cancelled"),
-            other => spinner.set_message(format!("{label} ({})", other.as_str())),
-        }
-        tokio::time::sleep(wait).await;
-        wait = (wait * 3 / 2).min(Duration::from_secs(1));
-    };
+    // The job's events, pushed as it moves: the stage, and the attempt when it is retried.
+    let status = client
+        .follow_job(job, |status| {
+            let what = match (status.status, status.stage) {
+                (JobStatus::Processing, Some(JobStage::Preparing)) => "preparing the photos",
+                (JobStatus::Processing, Some(JobStage::AskingModel)) => "asking the model",
+                (JobStatus::Processing, Some(JobStage::Writing)) => "writing the albums",
+                (other, _) => other.as_str(),
+            };
+            match status.attempts {
+                0 | 1 => spinner.set_message(format!("{label} ({what})")),
+                n => spinner.set_message(format!("{label} ({what}, attempt {n})")),
+            }
+        })
+        .await?;
+    match status.status {
+        JobStatus::Completed => {}
+        JobStatus::Failed => bail!(
+            "organising failed: {}",
+            status.error.as_deref().unwrap_or("no reason given")
+        ),
+        _ => bail!("the job was cancelled"),
+    }
     spinner.finish_and_clear();
     let gallery: Gallery = client
         .get(

@@ -138,7 +138,8 @@ impl Stack {
         let app = App::new(config, pool)
             .with_storage(store)
             .with_queue(queue)
-            .with_configured_organiser();
+            .with_configured_organiser()
+            .with_live_events();
         let (tx, rx) = oneshot::channel::<()>();
         let router = http::router(app.clone());
         let server = tokio::spawn(local_http::serve(listener, router, async {

@@ -29,6 +29,9 @@ pub struct App {
     /// This process: the prefix of every claim its workers take, so that it can give
     /// them all back when it stops.
     pub instance: Arc<str>,
+    /// Whether responses may stay open to push events (`serve`); behind API Gateway
+    /// (Lambda) they may not, and an event stream answers once and asks to be reopened.
+    pub live_events: bool,
 }
 
 impl App {
@@ -42,6 +45,7 @@ impl App {
             organiser: None,
             model: None,
             instance: format!("worker-{}", uuid::Uuid::new_v4().simple()).into(),
+            live_events: false,
         }
     }
 
@@ -88,6 +92,12 @@ impl App {
     /// Another organiser (a test's, or another provider's).
     pub fn with_organiser(mut self, organiser: Arc<dyn Organiser>) -> Self {
         self.organiser = Some(organiser);
+        self
+    }
+
+    /// This process can hold a response open: job events are pushed as they happen.
+    pub fn with_live_events(mut self) -> Self {
+        self.live_events = true;
         self
     }
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::JobStatus;
+use crate::domain::{JobStage, JobStatus};
 
 /// `POST /api/uploads/generate-urls`
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,6 +77,8 @@ pub struct JobStatusBody {
     pub result_url: Option<String>,
     pub organizer: Option<String>,
     pub fallback_reason: Option<String>,
+    /// While processing: preparing, asking_model or writing.
+    pub stage: Option<JobStage>,
 }
 
 /// `GET /api/galleries/{galleryId}`

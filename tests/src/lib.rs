@@ -359,7 +359,8 @@ impl TestApp {
         let app = customise(
             App::new(config, db.pool.clone())
                 .with_storage(store)
-                .with_configured_organiser(),
+                .with_configured_organiser()
+                .with_live_events(),
         );
         let addr = serve(app.clone()).await;
         Self {

@@ -157,6 +157,10 @@ async fn identity_problems_are_401s_on_every_user_route() {
         ),
         (
             reqwest::Method::GET,
+            format!("/api/jobs/{}/events", Uuid::new_v4()),
+        ),
+        (
+            reqwest::Method::GET,
             format!("/api/galleries/{}", Uuid::new_v4()),
         ),
         (reqwest::Method::GET, "/api/galleries".into()),
@@ -628,6 +632,20 @@ async fn status_and_gallery_reads_refuse_bad_ids_and_parameters() {
             get(
                 "job id traversal",
                 "/api/jobs/..%2F..%2Fetc/status",
+                t,
+                404,
+                "not_found",
+            ),
+            get(
+                "events of a job id not a uuid",
+                "/api/jobs/not-a-uuid/events",
+                t,
+                404,
+                "not_found",
+            ),
+            get(
+                "events of an unknown job",
+                &format!("/api/jobs/{}/events", Uuid::new_v4()),
                 t,
                 404,
                 "not_found",

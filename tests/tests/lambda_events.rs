@@ -92,6 +92,29 @@ async fn each_api_event_drives_its_handler_with_the_authorizers_identity() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["jobId"], job);
 
+    // job-events through a Lambda-built app (no live events): the state once, with retry.
+    let mut lambda_app = app.app.clone();
+    lambda_app.live_events = false;
+    let request = lambda_http::request::from_str(
+        &with_path(event("job-events"), &format!("/api/jobs/{job}/events")).to_string(),
+    )
+    .unwrap();
+    let response = http::router(lambda_app).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let text = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(text.contains("event: status\n"), "{text}");
+    assert!(text.contains(&format!("\"jobId\":\"{job}\"")), "{text}");
+
     let (status, body) = invoke(
         &app,
         with_path(event("get-gallery"), &format!("/api/galleries/{gallery}")),
@@ -126,6 +149,7 @@ async fn each_api_event_drives_its_handler_with_the_authorizers_identity() {
     // not have.
     for name in [
         "job-status",
+        "job-events",
         "get-gallery",
         "get-image",
         "get-image-content",

@@ -201,6 +201,35 @@ impl ImageStatus {
     }
 }
 
+/// Where a job being processed is: reading and preparing its photos, waiting on the
+/// model, writing the albums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStage {
+    Preparing,
+    AskingModel,
+    Writing,
+}
+
+impl JobStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Preparing => "preparing",
+            Self::AskingModel => "asking_model",
+            Self::Writing => "writing",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "preparing" => Some(Self::Preparing),
+            "asking_model" => Some(Self::AskingModel),
+            "writing" => Some(Self::Writing),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {

@@ -125,7 +125,10 @@ pub fn image_routes() -> Vec<Route> {
 
 /// The `job-status` function.
 pub fn job_routes() -> Vec<Route> {
-    vec![Route::get("/api/jobs/{job_id}/status", jobs::job_status)]
+    vec![
+        Route::get("/api/jobs/{job_id}/status", jobs::job_status),
+        Route::get("/api/jobs/{job_id}/events", jobs::job_events),
+    ]
 }
 
 /// The `process-job` function (with SQS).

@@ -3,7 +3,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::domain::JobStatus;
+use crate::domain::{JobStage, JobStatus};
 
 #[derive(Debug, Clone)]
 pub struct JobRow {
@@ -20,10 +20,12 @@ pub struct JobRow {
     pub completed_at: Option<DateTime<Utc>>,
     pub organizer: Option<String>,
     pub fallback_reason: Option<String>,
+    /// Where a job being processed is (`None` otherwise).
+    pub stage: Option<JobStage>,
 }
 
 const COLUMNS: &str = "id, user_id, gallery_id, status, image_ids, attempts, error, request_hash, \
-                       created_at, started_at, completed_at, organizer, fallback_reason";
+                       created_at, started_at, completed_at, organizer, fallback_reason, stage";
 
 impl TryFrom<&Row> for JobRow {
     type Error = tokio_postgres::Error;
@@ -43,6 +45,10 @@ impl TryFrom<&Row> for JobRow {
             completed_at: row.try_get("completed_at")?,
             organizer: row.try_get("organizer")?,
             fallback_reason: row.try_get("fallback_reason")?,
+            stage: row
+                .try_get::<_, Option<String>>("stage")?
+                .as_deref()
+                .and_then(JobStage::parse),
         })
     }
 }
@@ -147,7 +153,7 @@ pub async fn claim(
 ) -> Result<Claim, tokio_postgres::Error> {
     let stmt = client
         .prepare_cached(&format!(
-            "UPDATE processing_jobs SET status = 'processing', lease_owner = $2, \
+            "UPDATE processing_jobs SET status = 'processing', stage = 'preparing', lease_owner = $2, \
                  lease_expires_at = now() + make_interval(secs => $3), attempts = attempts + 1, \
                  started_at = coalesce(started_at, now()), updated_at = now() \
              WHERE id = $1 AND (status = 'pending' OR (status = 'processing' AND lease_expires_at < now())) \
@@ -183,8 +189,8 @@ pub async fn release(
 ) -> Result<bool, tokio_postgres::Error> {
     let stmt = client
         .prepare_cached(
-            "UPDATE processing_jobs SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, \
-                 error = $3, updated_at = now() \
+            "UPDATE processing_jobs SET status = 'pending', stage = NULL, lease_owner = NULL, \
+                 lease_expires_at = NULL, error = $3, updated_at = now() \
              WHERE id = $1 AND lease_owner = $2 AND status = 'processing'",
         )
         .await?;
@@ -202,7 +208,7 @@ pub async fn release_all_of(
 ) -> Result<u64, tokio_postgres::Error> {
     let stmt = client
         .prepare_cached(
-            "UPDATE processing_jobs SET status = 'pending', lease_owner = NULL, \
+            "UPDATE processing_jobs SET status = 'pending', stage = NULL, lease_owner = NULL, \
                  lease_expires_at = NULL, enqueued_at = NULL, error = $2, updated_at = now(), \
                  attempts = greatest(attempts - 1, 0) \
              WHERE status = 'processing' AND starts_with(lease_owner, $1 || '-')",
@@ -231,13 +237,32 @@ pub async fn fail(
 ) -> Result<bool, tokio_postgres::Error> {
     let stmt = client
         .prepare_cached(
-            "UPDATE processing_jobs SET status = 'failed', error = $3, completed_at = now(), \
+            "UPDATE processing_jobs SET status = 'failed', stage = NULL, error = $3, completed_at = now(), \
                  lease_owner = NULL, lease_expires_at = NULL, updated_at = now() \
              WHERE id = $1 AND status IN ('pending', 'processing') \
                AND ($2::text IS NULL OR lease_owner = $2)",
         )
         .await?;
     Ok(client.execute(&stmt, &[&id, &owner, &error]).await? == 1)
+}
+
+/// Moves a job `owner` holds to its next stage; false when the claim is gone.
+pub async fn set_stage(
+    client: &impl GenericClient,
+    id: Uuid,
+    owner: &str,
+    stage: JobStage,
+) -> Result<bool, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE processing_jobs SET stage = $3, updated_at = now() \
+             WHERE id = $1 AND lease_owner = $2 AND status = 'processing'",
+        )
+        .await?;
+    Ok(client
+        .execute(&stmt, &[&id, &owner, &stage.as_str()])
+        .await?
+        == 1)
 }
 
 /// How the albums were made, recorded on the completed job.
@@ -275,7 +300,7 @@ pub async fn complete(
 ) -> Result<(), tokio_postgres::Error> {
     let stmt = client
         .prepare_cached(
-            "UPDATE processing_jobs SET status = 'completed', completed_at = now(), updated_at = now(), \
+            "UPDATE processing_jobs SET status = 'completed', stage = NULL, completed_at = now(), updated_at = now(), \
                  lease_owner = NULL, lease_expires_at = NULL, error = NULL, organizer = $2, model = $3, \
                  fallback_reason = $4, prompt_tokens = $5, output_tokens = $6, thoughts_tokens = $7, total_tokens = $8 \
              WHERE id = $1",

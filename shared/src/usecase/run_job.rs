@@ -18,7 +18,7 @@ use crate::app::{App, NotConfigured};
 use crate::domain::organiser::{self, BatchPhoto, OrganiseError, Organised};
 use crate::domain::plan::{self, PhotoFacts};
 use crate::domain::prepare::{DecodeLimits, Size};
-use crate::domain::{ContentType, JobStatus};
+use crate::domain::{ContentType, JobStage, JobStatus};
 use crate::repo::galleries::{self, NewAlbum};
 use crate::repo::images::{self, BatchImage};
 use crate::repo::jobs::{self, Claim, Completion, JobRow};
@@ -320,8 +320,10 @@ async fn run(
     delivery: Delivery,
 ) -> Result<ProcessOutcome, Trouble> {
     let ready = prepare_batch(app, job).await?;
+    enter(app, job, owner, JobStage::AskingModel).await?;
     let organised = organise(app, job, &ready, delivery).await?;
     debug_assert!(plan::is_partition(&organised.plan, ready.len()));
+    enter(app, job, owner, JobStage::Writing).await?;
     write_result(app, job, owner, &ready, &organised).await?;
     tracing::info!(
         albums = organised.plan.albums.len(),
@@ -332,6 +334,21 @@ async fn run(
         albums: organised.plan.albums.len(),
         organizer: organised.organizer,
     })
+}
+
+/// Records the job's next stage (what live progress shows). A claim lost meanwhile ends
+/// this run: another worker has the job.
+async fn enter(app: &App, job: &JobRow, owner: &str, stage: JobStage) -> Result<(), Trouble> {
+    let held = db::with_client(&app.pool, |client| async move {
+        jobs::set_stage(&client, job.id, owner, stage).await
+    })
+    .await?;
+    tracing::debug!(stage = stage.as_str(), held, "job stage");
+    if held {
+        Ok(())
+    } else {
+        Err(Trouble::LostLease)
+    }
 }
 
 /// The batch's photos, fetched and prepared a few at a time — or, when the organiser
