@@ -49,7 +49,7 @@ ensure_postgres() {
     fi
 }
 
-# Python tools the tests talk to (moto's SQS server, independent signers). Installed into
+# Python tools the tests talk to (moto's SQS server, independent signers, Playwright). Installed into
 # the user's Python with pip when missing.
 ensure_python_tools() {
     local missing=()
@@ -58,6 +58,8 @@ ensure_python_tools() {
     python3 -c "import qstash, jwt" 2>/dev/null || missing+=("qstash")
     command -v cfn-lint >/dev/null || missing+=("cfn-lint")
     command -v sam >/dev/null || missing+=("aws-sam-cli")
+    # Drives Debian's chromium in the web app's browser test (no browser download).
+    python3 -c "import playwright" 2>/dev/null || missing+=("playwright")
     if [ ${#missing[@]} -gt 0 ]; then
         if ! command -v pip3 >/dev/null && ! command -v pip >/dev/null; then
             log "installing pip from Debian's packages"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Momentarium's whole test suite. Sets up what the tests need first:
 # PostgreSQL on 127.0.0.1:5432 (started, or installed from Debian's packages when absent)
-# moto's SQS server, the Standard Webhooks / QStash signers, cfn-lint and the SAM CLI
+# moto's SQS server, the Standard Webhooks / QStash signers, cfn-lint, the SAM CLI and
+# Playwright (driving Debian's chromium in the web app's browser test)
 # (pip; the tests start moto
 # on 127.0.0.1:5055 when needed), curl and chromium (Debian), and libheif-dev, which the
 # build links for HEIC.

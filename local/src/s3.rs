@@ -19,8 +19,11 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use http::Method;
+use http::header::{self, HeaderName};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use hyper_util::service::TowerToHyperService;
 use s3s::auth::SimpleAuth;
 use s3s::dto::{
     CreateBucketInput, CreateBucketOutput, DeleteObjectInput, DeleteObjectOutput,
@@ -34,6 +37,7 @@ use s3s_fs::FileSystem;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
+use tower_http::cors::{Any, CorsLayer};
 
 use momentarium_shared::config::StorageConfig;
 
@@ -88,7 +92,24 @@ impl LocalS3 {
             .map_err(|e| anyhow::anyhow!("opening the local object store: {e:?}"))?;
         let mut builder = S3ServiceBuilder::new(StrictStore::new(fs, events));
         builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
-        let service = builder.build();
+        // The bucket's CORS rule, as template.yaml gives the real one: a page on another
+        // origin (the web app under `serve`) PUTs and GETs with presigned URLs.
+        let cors = CorsLayer::new()
+            .allow_origin(Any)
+            .allow_methods([Method::GET, Method::PUT, Method::HEAD])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::CONTENT_LENGTH,
+                header::IF_NONE_MATCH,
+                HeaderName::from_static("x-amz-tagging"),
+            ])
+            .expose_headers([header::ETAG])
+            .max_age(std::time::Duration::from_secs(3000));
+        let service = TowerToHyperService::new(
+            tower::ServiceBuilder::new()
+                .layer(cors)
+                .service(builder.build()),
+        );
         let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {

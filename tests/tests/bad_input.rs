@@ -763,3 +763,61 @@ async fn status_and_gallery_reads_refuse_bad_ids_and_parameters() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn dev_sign_in_refuses_bad_names_and_bodies() {
+    let app = TestApp::spawn().await;
+    let unsigned = |name, body: Body, status, code| Case {
+        name,
+        method: reqwest::Method::POST,
+        path: "/api/dev/sign-in".into(),
+        token: None,
+        body,
+        headers: vec![],
+        status,
+        code,
+    };
+    run(
+        &app,
+        vec![
+            unsigned(
+                "empty name",
+                Body::Json(json!({"name": "   "})),
+                400,
+                "invalid_name",
+            ),
+            unsigned(
+                "name too long",
+                Body::Json(json!({"name": "x".repeat(65)})),
+                400,
+                "invalid_name",
+            ),
+            unsigned(
+                "control character",
+                Body::Json(json!({"name": "ann\u{0}"})),
+                400,
+                "invalid_name",
+            ),
+            unsigned("no name", Body::Json(json!({})), 400, "invalid_body"),
+            unsigned(
+                "name not a string",
+                Body::Json(json!({"name": 7})),
+                400,
+                "invalid_body",
+            ),
+            unsigned(
+                "unknown field",
+                Body::Json(json!({"name": "ann", "admin": true})),
+                400,
+                "invalid_body",
+            ),
+            unsigned(
+                "not JSON",
+                Body::Raw("application/json", b"{name".to_vec()),
+                400,
+                "invalid_body",
+            ),
+        ],
+    )
+    .await;
+}

@@ -216,7 +216,7 @@ fn the_queue_redrives_and_the_processor_reports_partial_failures() {
 }
 
 #[test]
-fn routes_match_the_api_and_only_health_and_the_webhook_skip_the_authorizer() {
+fn routes_match_the_api_and_only_the_page_health_and_the_webhook_skip_the_authorizer() {
     let t = template();
     let openapi: serde_norway::Value =
         serde_norway::from_str(&std::fs::read_to_string(root().join("openapi.yaml")).unwrap())
@@ -257,6 +257,8 @@ fn routes_match_the_api_and_only_health_and_the_webhook_skip_the_authorizer() {
     assert_eq!(
         open,
         BTreeSet::from([
+            "GET /".to_string(),
+            "GET /assets/{file}".to_string(),
             "GET /api/health".to_string(),
             "POST /api/jobs/process".to_string()
         ])
@@ -295,6 +297,7 @@ fn each_http_function_serves_exactly_the_routes_the_template_sends_it() {
         ("image_routes", http::image_routes()),
         ("job_routes", http::job_routes()),
         ("delivery_routes", http::delivery_routes()),
+        ("web_routes", http::web_routes()),
     ]);
     let joined: usize = lists.values().map(Vec::len).sum();
     assert_eq!(joined, http::routes().len(), "a route list is missing here");

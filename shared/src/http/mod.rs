@@ -11,6 +11,7 @@ pub mod identity;
 mod images;
 mod jobs;
 mod uploads;
+pub mod web;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -66,8 +67,8 @@ impl Route {
     }
 }
 
-/// Every route Momentarium serves, one method each: `serve` and the tests build the router
-/// from this list, and the contract test compares it with `openapi.yaml`.
+/// Every deployed route, one method each: `serve` and the tests build the router from
+/// this list (and [`local_routes`]), and the contract test compares it with `openapi.yaml`.
 pub fn routes() -> Vec<Route> {
     [
         health_routes(),
@@ -77,6 +78,7 @@ pub fn routes() -> Vec<Route> {
         image_routes(),
         job_routes(),
         delivery_routes(),
+        web_routes(),
     ]
     .into_iter()
     .flatten()
@@ -139,9 +141,24 @@ pub fn delivery_routes() -> Vec<Route> {
     )]
 }
 
-/// Every route Momentarium serves, for one process that serves them all.
+/// The `web` function: the app's page and its fingerprinted assets (no token needed).
+pub fn web_routes() -> Vec<Route> {
+    vec![
+        Route::get("/", web::index),
+        Route::get("/assets/{file}", web::asset),
+    ]
+}
+
+/// Routes only a local process serves, never deployed: the page's dev sign-in (a name
+/// → a dev token, when dev tokens are on).
+pub fn local_routes() -> Vec<Route> {
+    vec![Route::post("/api/dev/sign-in", web::dev_sign_in)]
+}
+
+/// Every route Momentarium serves, for one process that serves them all (`serve`, the
+/// tests): the deployed ones and the local ones.
 pub fn router(state: AppState) -> Router {
-    router_of(state, routes())
+    router_of(state, routes().into_iter().chain(local_routes()).collect())
 }
 
 /// A router for `routes`, with the limits, the error-shaped 404/405 and the state every

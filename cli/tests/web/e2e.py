@@ -1,0 +1,152 @@
+"""The web app in a real headless Chromium (Debian's), driven by Playwright.
+
+    e2e.py flow BASE_URL PHOTO_DIR OUT_DIR PROFILE_DIR   -> prints the gallery id
+    e2e.py text BASE_URL GALLERY_ID PAYLOAD OUT_DIR PROFILE_DIR
+
+`flow`: sign in with a name, choose the photos, watch the upload reach 100 % and the live
+status reach "Done", open the gallery, step through the viewer with the keyboard, reload
+and find the gallery in the list; screenshots at 390 and 1440 px wide into OUT_DIR.
+`text`: the gallery again (same browser profile, so still signed in), where an album title
+was set to PAYLOAD: it must show as text, create no element and run nothing.
+Every failed check raises, and the process exits non-zero with the reason.
+"""
+
+import os
+import sys
+
+from playwright.sync_api import expect, sync_playwright
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def browser(p, profile):
+    return p.chromium.launch_persistent_context(
+        profile,
+        executable_path=CHROMIUM,
+        headless=True,
+        args=["--no-sandbox", "--disable-dev-shm-usage"],
+        viewport={"width": 1440, "height": 900},
+    )
+
+
+def watch(page, problems):
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("dialog", lambda d: problems.append(f"a dialog opened: {d.message}"))
+    page.on(
+        "console",
+        lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+    )
+
+
+def flow(base, photo_dir, out, profile):
+    photos = sorted(os.path.join(photo_dir, f) for f in os.listdir(photo_dir))
+    problems = []
+    with sync_playwright() as p:
+        context = browser(p, profile)
+        page = context.new_page()
+        watch(page, problems)
+        page.goto(base)
+
+        # Sign in with a name (dev sign-in under `serve`).
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        page.get_by_label("Your name").fill("web-tester")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#who")).to_have_text("web-tester")
+
+        # Choose the photos: per-file and total progress, then the live status.
+        seen = []
+        page.expose_function("noteStatus", lambda text: seen.append(text))
+        page.evaluate(
+            """() => new MutationObserver(() => window.noteStatus(
+                   document.getElementById('job-status').textContent))
+                 .observe(document.getElementById('job-status'),
+                          {childList: true, characterData: true, subtree: true})"""
+        )
+        page.set_input_files("#files", photos)
+        expect(page.locator("#total-text")).to_have_text("100 %", timeout=60_000)
+        expect(page.locator("#job-status")).to_contain_text("Done", timeout=60_000)
+        expect(page.locator("#retry")).to_be_hidden()
+        bars = page.locator("#file-list progress")
+        assert bars.count() == len(photos), f"{bars.count()} progress bars for {len(photos)} files"
+        for i in range(bars.count()):
+            value, top = bars.nth(i).evaluate("b => [b.value, b.max]")
+            assert value == top and top > 0, f"file {i} progress {value}/{top}"
+        total = page.locator("#total").evaluate("b => [b.value, b.max]")
+        assert total[0] == total[1] == sum(os.path.getsize(f) for f in photos), f"total {total}"
+        assert any(s.startswith("Uploading") for s in seen), seen
+        assert any(s.startswith(("Queued", "Preparing", "Asking", "Writing")) for s in seen), seen
+        page.screenshot(path=os.path.join(out, "home-1440.png"), full_page=True)
+
+        # The gallery: albums with titles, thumbnails sized before they load.
+        link = page.locator("#galleries a").first
+        expect(link).to_be_visible()
+        link.click()
+        expect(page.locator("#albums h2").first).to_be_visible()
+        gallery_id = page.evaluate("location.hash").rsplit("/", 1)[1]
+        thumbs = page.locator("#albums img")
+        assert thumbs.count() == len(photos), f"{thumbs.count()} thumbnails"
+        for i in range(thumbs.count()):
+            w, h = thumbs.nth(i).evaluate("i => [i.getAttribute('width'), i.getAttribute('height')]")
+            assert w and h, f"thumbnail {i} has no width/height"
+        # Every thumbnail is a rendition, never an original.
+        sources = thumbs.evaluate_all("imgs => imgs.map(i => i.getAttribute('src'))")
+        assert all("/renditions/" in s and "thumb.jpg" in s for s in sources), sources[:2]
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#albums img')].slice(0, 6).every(i => i.complete && i.naturalWidth > 0)"
+        )
+        page.screenshot(path=os.path.join(out, "gallery-1440.png"), full_page=True)
+
+        # The viewer: open the first photo, → to the next, ← back, Esc closes.
+        page.locator("#albums .thumb").first.click()
+        viewer = page.locator("#viewer")
+        expect(viewer).to_be_visible()
+        expect(page.locator("#viewer-position")).to_have_text(f"1 / {len(photos)}")
+        src = page.locator("#viewer-image").get_attribute("src")
+        assert "preview.jpg" in src, src
+        page.keyboard.press("ArrowRight")
+        expect(page.locator("#viewer-position")).to_have_text(f"2 / {len(photos)}")
+        page.keyboard.press("ArrowLeft")
+        expect(page.locator("#viewer-position")).to_have_text(f"1 / {len(photos)}")
+        # The time as the camera's clock showed it there (09:40 at UTC+02:00).
+        expect(page.locator("#viewer-facts")).to_contain_text("9:40")
+        expect(page.locator("#viewer-facts")).to_contain_text("UTC+02:00")
+        page.screenshot(path=os.path.join(out, "viewer-1440.png"))
+        page.keyboard.press("Escape")
+        expect(viewer).to_be_hidden()
+
+        # A phone's width.
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=os.path.join(out, "gallery-390.png"), full_page=True)
+
+        # Reload: still signed in, and the gallery is in the list.
+        page.goto(base)
+        page.reload()
+        expect(page.locator(f'#galleries a[href="#/g/{gallery_id}"]')).to_be_visible()
+        page.screenshot(path=os.path.join(out, "home-390.png"), full_page=True)
+        context.close()
+    if problems:
+        raise AssertionError("; ".join(problems))
+    print(gallery_id)
+
+
+def text(base, gallery_id, payload, out, profile):
+    problems = []
+    with sync_playwright() as p:
+        context = browser(p, profile)
+        page = context.new_page()
+        watch(page, problems)
+        page.goto(f"{base}/#/g/{gallery_id}")
+        title = page.locator("#albums h2").first
+        expect(title).to_have_text(payload)
+        assert title.evaluate("h => h.children.length") == 0, "the title made elements"
+        assert page.locator("#albums h2 img").count() == 0
+        page.wait_for_timeout(300)
+        page.screenshot(path=os.path.join(out, "title-as-text-1440.png"))
+        context.close()
+    if problems:
+        raise AssertionError("; ".join(problems))
+
+
+if __name__ == "__main__":
+    command, args = sys.argv[1], sys.argv[2:]
+    {"flow": flow, "text": text}[command](*args)

@@ -1,0 +1,166 @@
+//! The web app as a person uses it: `momentarium serve` as a separate process (the first
+//! README command's server) and Debian's Chromium driven by Playwright
+//! (`tests/web/e2e.py`): sign in, choose 12 photos, progress to 100 %, the live status to
+//! done, the gallery, the viewer by keyboard, a reload; then an album title that is HTML
+//! shown as text. Screenshots at 390 and 1440 px wide are kept in
+//! `target/web-artifacts/`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use momentarium_tests::TestDb;
+use momentarium_tests::photos::{self, Exif};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web/e2e.py")
+}
+
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/web-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs one phase of the browser script; its stdout when it passes.
+fn browser(args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg(script())
+        .args(args)
+        .output()
+        .expect("python3 is needed for this test");
+    assert!(
+        out.status.success(),
+        "the browser test failed (Playwright from PyPI and Debian's chromium are needed; \
+         ./infra/test.sh installs both):\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_signs_in_uploads_watches_the_job_and_browses_the_gallery() {
+    let db = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let (api_port, s3_port) = (free_port(), free_port());
+    let child = common::command(
+        &db.url,
+        data.path(),
+        &[
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{api_port}"),
+            "--s3-listen",
+            &format!("127.0.0.1:{s3_port}"),
+        ],
+        &[],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let _server = Server(child);
+    let base = format!("http://127.0.0.1:{api_port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/api/health")).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "serve did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Twelve photos from two outings, large enough to have real renditions.
+    let folder = tempfile::tempdir().unwrap();
+    for i in 0..12u8 {
+        let taken = [
+            "2025:05:10 09:40:00",
+            "2025:05:10 09:52:00",
+            "2025:08:02 18:05:00",
+            "2025:08:02 18:20:00",
+        ][usize::from(i % 4)];
+        let exif = Exif {
+            taken: Some(taken),
+            offset: Some("+02:00"),
+            gps: Some(if i % 4 < 2 {
+                (52.4559, 13.3063)
+            } else {
+                (54.9079, 8.3089)
+            }),
+            ..Exif::default()
+        };
+        let bytes = photos::jpeg(800, 600, [20 * i, 120, 200 - 10 * i], &exif);
+        std::fs::write(folder.path().join(format!("IMG_{i:02}.jpg")), bytes).unwrap();
+    }
+    let out = artifacts();
+    let profile = tempfile::tempdir().unwrap();
+    let (folder_arg, out_arg, profile_arg) = (
+        folder.path().to_str().unwrap().to_string(),
+        out.to_str().unwrap().to_string(),
+        profile.path().to_str().unwrap().to_string(),
+    );
+    let flow_base = base.clone();
+    let printed = tokio::task::spawn_blocking(move || {
+        browser(&["flow", &flow_base, &folder_arg, &out_arg, &profile_arg])
+    })
+    .await
+    .unwrap();
+    let gallery_id: uuid::Uuid = printed.trim().lines().last().unwrap().parse().unwrap();
+    for shot in [
+        "home-1440.png",
+        "gallery-1440.png",
+        "viewer-1440.png",
+        "gallery-390.png",
+        "home-390.png",
+    ] {
+        assert!(
+            std::fs::metadata(out.join(shot)).unwrap().len() > 1_000,
+            "{shot}"
+        );
+    }
+
+    // What a model might write: an album title that is HTML.
+    let payload = "<img src=x onerror=alert(1)>";
+    let client = db.client().await;
+    let changed = client
+        .execute(
+            "UPDATE albums SET title = $2 WHERE id = \
+             (SELECT id FROM albums WHERE gallery_id = $1 ORDER BY position LIMIT 1)",
+            &[&gallery_id, &payload],
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
+    let (gallery, out_arg, profile_arg) = (
+        gallery_id.to_string(),
+        out.to_str().unwrap().to_string(),
+        profile.path().to_str().unwrap().to_string(),
+    );
+    tokio::task::spawn_blocking(move || {
+        browser(&["text", &base, &gallery, payload, &out_arg, &profile_arg])
+    })
+    .await
+    .unwrap();
+}

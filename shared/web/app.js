@@ -1,0 +1,323 @@
+// The page: sign-in, upload with progress and live status, the galleries, a gallery's
+// albums and the full-screen viewer. Everything the model wrote is set as text
+// (textContent), never as HTML.
+import { Momentarium, subjectOf } from '{{momentarium.js}}';
+
+const $ = (id) => document.getElementById(id);
+const signInMode = document.querySelector('meta[name="momentarium-sign-in"]').content;
+const api = new Momentarium({ token: localStorage.getItem('momentarium.token') });
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'text') node.textContent = v;
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? '' : v);
+  }
+  node.append(...children.filter(Boolean));
+  return node;
+}
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const when = (iso) => (iso ? dateFormat.format(new Date(iso)) : '');
+const localFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+/** A photo's time as the clock showed it where it was taken, when its offset is known. */
+function takenAt(iso, offsetMinutes) {
+  if (!iso) return '';
+  if (offsetMinutes === null || offsetMinutes === undefined) return when(iso);
+  const local = new Date(Date.parse(iso) + offsetMinutes * 60000);
+  const sign = offsetMinutes < 0 ? '−' : '+';
+  const abs = Math.abs(offsetMinutes);
+  const zone = `UTC${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `${localFormat.format(local)} (${zone})`;
+}
+const STAGES = {
+  pending: 'Queued',
+  preparing: 'Preparing the photos',
+  asking_model: 'Asking the model',
+  writing: 'Writing the albums',
+  completed: 'Done',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+};
+
+function show(section) {
+  for (const id of ['sign-in', 'home', 'gallery']) $(id).hidden = id !== section;
+}
+
+// ---------------------------------------------------------------- sign-in
+function signedIn(token) {
+  api.token = token;
+  localStorage.setItem('momentarium.token', token);
+  route();
+}
+
+$('sign-in-dev').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  $('sign-in-error').textContent = '';
+  try {
+    signedIn((await api.signInDev($('name').value)).token);
+  } catch (err) {
+    $('sign-in-error').textContent = err.message;
+  }
+});
+$('sign-in-token').addEventListener('submit', (e) => {
+  e.preventDefault();
+  signedIn($('token').value.trim());
+});
+$('sign-out').addEventListener('click', () => {
+  localStorage.removeItem('momentarium.token');
+  api.token = null;
+  route();
+});
+
+// ---------------------------------------------------------------- upload
+let uploading = false;
+let lastBatch = null;
+window.addEventListener('beforeunload', (e) => {
+  if (uploading) { e.preventDefault(); e.returnValue = ''; }
+});
+
+const rows = new Map();
+function fileRow(file) {
+  let row = rows.get(file);
+  if (!row) {
+    const bar = el('progress', { max: file.size || 1, value: 0, 'aria-label': `Upload of ${file.name}` });
+    const note = el('span', { class: 'note' });
+    row = { item: el('li', {}, el('span', { class: 'name', text: file.name }), bar, note), bar, note };
+    rows.set(file, row);
+    $('file-list').append(row.item);
+  }
+  return row;
+}
+
+async function upload(files) {
+  if (uploading || files.length === 0) return;
+  uploading = true;
+  rows.clear();
+  $('file-list').replaceChildren();
+  $('progress').hidden = false;
+  $('retry').hidden = true;
+  $('job-status').textContent = `Uploading ${files.length} file${files.length === 1 ? '' : 's'}…`;
+  const total = $('total');
+  try {
+    const results = await api.uploadAndProcess(files, {
+      onUploadProgress: ({ file, loaded, allLoaded, allTotal }) => {
+        fileRow(file).bar.value = loaded;
+        total.max = allTotal || 1;
+        total.value = allLoaded;
+        $('total-text').textContent = `${Math.floor((100 * allLoaded) / (allTotal || 1))} %`;
+      },
+      onRejected: (file, reason) => {
+        const row = fileRow(file);
+        row.item.classList.add('rejected');
+        row.note.textContent = reason;
+      },
+      onJob: (job) => { lastBatch = job; },
+      onProcessingStatus: (status) => {
+        const stage = STAGES[status.stage || status.status] || status.status;
+        const attempt = status.attempts > 1 ? ` (attempt ${status.attempts})` : '';
+        const fallback = status.fallbackReason ? ` — organised offline: ${status.fallbackReason}` : '';
+        const error = status.error && status.status !== 'completed' ? ` — ${status.error}` : '';
+        $('job-status').textContent = `${stage}${attempt}${fallback}${error}`;
+      },
+    });
+    const failed = results.find((r) => r.status.status === 'failed');
+    $('retry').hidden = !failed;
+    if (results.length && !failed) {
+      $('job-status').textContent = `Done: ${results.length} ${results.length === 1 ? 'gallery' : 'galleries'} organised.`;
+    } else if (!results.length) {
+      $('job-status').textContent = 'Nothing was organised: see the reasons beside each file.';
+    }
+    await loadGalleries();
+  } catch (err) {
+    $('job-status').textContent = `Stopped: ${err.message}`;
+    $('retry').hidden = !lastBatch;
+  } finally {
+    uploading = false;
+  }
+}
+
+$('retry').addEventListener('click', async () => {
+  if (!lastBatch) return;
+  $('retry').hidden = true;
+  try {
+    const job = await api.process(lastBatch.imageIds);
+    if (!job) return;
+    lastBatch = job;
+    const status = await api.followJob(job.jobId, (s) => {
+      $('job-status').textContent = STAGES[s.stage || s.status] || s.status;
+    });
+    $('retry').hidden = status.status !== 'failed';
+    await loadGalleries();
+  } catch (err) {
+    $('job-status').textContent = `Stopped: ${err.message}`;
+    $('retry').hidden = false;
+  }
+});
+
+$('files').addEventListener('change', (e) => upload([...e.target.files]));
+
+async function entries(entry) {
+  if (entry.isFile) return [await new Promise((ok, no) => entry.file(ok, no))];
+  if (!entry.isDirectory) return [];
+  const reader = entry.createReader();
+  const found = [];
+  for (;;) {
+    const batch = await new Promise((ok, no) => reader.readEntries(ok, no));
+    if (batch.length === 0) break;
+    for (const child of batch) if (!child.name.startsWith('.')) found.push(...(await entries(child)));
+  }
+  return found;
+}
+
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', async (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  const items = [...e.dataTransfer.items].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
+  const files = items.length
+    ? (await Promise.all(items.map(entries))).flat()
+    : [...e.dataTransfer.files];
+  upload(files);
+});
+
+// ---------------------------------------------------------------- galleries
+async function loadGalleries() {
+  const list = $('galleries');
+  const { galleries } = await api.galleries();
+  list.replaceChildren(...galleries.map((g) => el('li', {},
+    el('a', { href: `#/g/${g.galleryId}`, text: `${when(g.createdAt)}` }),
+    el('span', {
+      class: `state ${g.status}`,
+      text: ` · ${g.imageCount} photos · ${g.albumCount} albums · ${STAGES[g.status] || g.status}`,
+    }))));
+  $('galleries-empty').hidden = galleries.length > 0;
+}
+
+// ---------------------------------------------------------------- a gallery
+let photos = [];
+
+function size(image, longest) {
+  const { width, height } = image;
+  if (!width || !height) return { width: longest, height: longest };
+  const scale = Math.min(1, longest / Math.max(width, height));
+  return { width: Math.round(width * scale), height: Math.round(height * scale) };
+}
+
+async function loadGallery(id) {
+  const g = await api.gallery(id);
+  $('gallery-title').textContent = `Gallery of ${when(g.createdAt)}`;
+  photos = [];
+  const albums = g.albums.map((album) => {
+    const grid = el('ul', { class: 'grid' });
+    for (const image of album.images) {
+      const index = photos.push(image) - 1;
+      const { width, height } = size(image, 360);
+      const img = el('img', {
+        src: image.thumbUrl || image.url,
+        alt: image.caption || 'A photo',
+        width, height,
+        loading: index < 12 ? 'eager' : 'lazy',
+        decoding: 'async',
+      });
+      grid.append(el('li', {},
+        el('button', { type: 'button', class: 'thumb', 'aria-label': `Open: ${image.caption || 'a photo'}`, onclick: () => openViewer(index) }, img),
+        image.caption ? el('p', { class: 'caption', text: image.caption }) : null,
+        image.tags.length ? el('ul', { class: 'tags' }, ...image.tags.map((t) => el('li', { text: t }))) : null));
+    }
+    return el('section', { class: 'album', 'aria-labelledby': `album-${album.albumId}` },
+      el('h2', { id: `album-${album.albumId}`, text: album.title }),
+      album.description ? el('p', { class: 'description', text: album.description }) : null,
+      grid);
+  });
+  $('albums').replaceChildren(...albums);
+  if (g.status !== 'completed') {
+    $('albums').append(el('p', { class: 'hint', text: `This gallery is ${STAGES[g.status] || g.status}.` }));
+  }
+}
+
+// ---------------------------------------------------------------- the viewer
+const viewer = $('viewer');
+let current = 0;
+
+async function openViewer(index) {
+  current = (index + photos.length) % photos.length;
+  const image = photos[current];
+  const img = $('viewer-image');
+  img.src = image.previewUrl || image.url;
+  img.alt = image.caption || 'A photo';
+  $('viewer-caption').textContent = image.caption || '';
+  $('viewer-tags').replaceChildren(...image.tags.map((t) => el('li', { text: t })));
+  $('viewer-original').href = image.url;
+  $('viewer-position').textContent = `${current + 1} / ${photos.length}`;
+  const facts = $('viewer-facts');
+  facts.replaceChildren();
+  if (!viewer.open) viewer.showModal();
+  try {
+    const d = await api.image(image.imageId);
+    if (photos[current] !== image) return;
+    const add = (term, value) => value && facts.append(el('dt', { text: term }), el('dd', { text: value }));
+    add('Taken', takenAt(d.takenAt, d.offsetMinutes));
+    add('Place', d.latitude != null ? `${d.latitude.toFixed(4)}°, ${d.longitude.toFixed(4)}°` : null);
+    add('Camera', [d.cameraMake, d.cameraModel].filter(Boolean).join(' '));
+  } catch { /* the facts are extra */ }
+}
+
+$('viewer-prev').addEventListener('click', () => openViewer(current - 1));
+$('viewer-next').addEventListener('click', () => openViewer(current + 1));
+$('viewer-close').addEventListener('click', () => viewer.close());
+viewer.addEventListener('keydown', (e) => {
+  if (e.key === 'ArrowLeft') { e.preventDefault(); openViewer(current - 1); }
+  if (e.key === 'ArrowRight') { e.preventDefault(); openViewer(current + 1); }
+});
+let touchX = null;
+viewer.addEventListener('pointerdown', (e) => { touchX = e.clientX; });
+viewer.addEventListener('pointerup', (e) => {
+  if (touchX === null) return;
+  const dx = e.clientX - touchX;
+  touchX = null;
+  if (Math.abs(dx) > 50) openViewer(current + (dx < 0 ? 1 : -1));
+});
+
+// ---------------------------------------------------------------- routing
+async function route() {
+  const who = $('who');
+  if (!api.token) {
+    show('sign-in');
+    $('sign-in-dev').hidden = signInMode !== 'dev';
+    $('sign-in-token').hidden = signInMode === 'dev';
+    who.hidden = true;
+    $('sign-out').hidden = true;
+    return;
+  }
+  who.hidden = false;
+  who.textContent = subjectOf(api.token) || '';
+  $('sign-out').hidden = false;
+  const match = location.hash.match(/^#\/g\/([0-9a-f-]{36})$/);
+  try {
+    if (match) {
+      show('gallery');
+      await loadGallery(match[1]);
+    } else {
+      show('home');
+      await loadGalleries();
+    }
+  } catch (err) {
+    if (err.status === 401) {
+      localStorage.removeItem('momentarium.token');
+      api.token = null;
+      $('sign-in-error').textContent = 'Your sign-in has expired; sign in again.';
+      return route();
+    }
+    show('home');
+    $('galleries-empty').hidden = false;
+    $('galleries-empty').textContent = err.message;
+  }
+}
+
+window.addEventListener('hashchange', route);
+route();
