@@ -85,6 +85,20 @@ ensure_build_deps() {
     fi
 }
 
+# What the web app's browser test injects into the page (axe-core), from the npm registry
+# with the lockfile; npm from Debian's packages when absent.
+ensure_web_test_deps() {
+    local dir=cli/tests/web
+    [ -f "$dir/node_modules/axe-core/axe.min.js" ] && return 0
+    if ! command -v npm >/dev/null; then
+        log "installing npm from Debian's packages (the browser test's accessibility check)"
+        as_root apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq npm >/dev/null
+    fi
+    log "installing axe-core with npm"
+    (cd "$dir" && npm ci --no-audit --no-fund --silent)
+}
+
 ensure_debian_tools() {
     local missing=()
     command -v curl >/dev/null || missing+=(curl)

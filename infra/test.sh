@@ -14,6 +14,7 @@ ensure_build_deps
 ensure_postgres
 ensure_python_tools
 ensure_debian_tools
+ensure_web_test_deps
 
 if cargo nextest --version >/dev/null 2>&1; then
     exec cargo nextest run --workspace --no-fail-fast "$@"

@@ -114,6 +114,7 @@ async fn a_person_signs_in_uploads_watches_the_job_and_browses_the_gallery() {
         let bytes = photos::jpeg(800, 600, [20 * i, 120, 200 - 10 * i], &exif);
         std::fs::write(folder.path().join(format!("IMG_{i:02}.jpg")), bytes).unwrap();
     }
+    std::fs::write(folder.path().join("notes.txt"), "not a photo").unwrap();
     let out = artifacts();
     let profile = tempfile::tempdir().unwrap();
     let (folder_arg, out_arg, profile_arg) = (
