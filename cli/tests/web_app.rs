@@ -165,3 +165,62 @@ async fn a_person_signs_in_uploads_watches_the_job_and_browses_the_gallery() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_in_through_the_hosted_ui_uses_the_code_with_pkce() {
+    let db = TestDb::new().await;
+    let data = tempfile::tempdir().unwrap();
+    let (api_port, s3_port, idp_port) = (free_port(), free_port(), free_port());
+    let secret = "hosted-ui-test-signing-secret-0123456789";
+    let client_id = "momentarium-web-test";
+    let idp = format!("http://127.0.0.1:{idp_port}");
+    let child = common::command(
+        &db.url,
+        data.path(),
+        &[
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{api_port}"),
+            "--s3-listen",
+            &format!("127.0.0.1:{s3_port}"),
+        ],
+        &[
+            ("COGNITO_DOMAIN", idp.as_str()),
+            ("COGNITO_CLIENT_ID", client_id),
+            // The stand-in authorization server signs its ID tokens as dev tokens, so the
+            // local API (which has no JWT authorizer in front) can check them.
+            ("DEV_JWT_SECRET", secret),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let _server = Server(child);
+    let base = format!("http://127.0.0.1:{api_port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/api/health")).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "serve did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let out = artifacts().to_str().unwrap().to_string();
+    let profile = tempfile::tempdir().unwrap();
+    let profile_arg = profile.path().to_str().unwrap().to_string();
+    let port = idp_port.to_string();
+    tokio::task::spawn_blocking(move || {
+        browser(&[
+            "cognito",
+            &base,
+            &port,
+            client_id,
+            secret,
+            &out,
+            &profile_arg,
+        ])
+    })
+    .await
+    .unwrap();
+}

@@ -89,6 +89,18 @@ pub struct LimitsConfig {
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     pub dev_jwt_secret: Option<SecretString>,
+    /// Cognito's hosted UI, where the web app signs people in (authorization code with
+    /// PKCE): `COGNITO_DOMAIN` and `COGNITO_CLIENT_ID`, both or neither.
+    pub hosted_ui: Option<HostedUi>,
+}
+
+/// An OAuth 2.0 authorization server with Cognito's endpoints (`/oauth2/authorize`,
+/// `/oauth2/token`) and a public client (no secret) of it.
+#[derive(Debug, Clone)]
+pub struct HostedUi {
+    /// `https://<prefix>.auth.<region>.amazoncognito.com`, no trailing slash.
+    pub domain: String,
+    pub client_id: String,
 }
 
 /// The job queue and the signature on its messages.
@@ -264,6 +276,7 @@ impl Config {
             limits,
             auth: AuthConfig {
                 dev_jwt_secret: env.get("DEV_JWT_SECRET").map(SecretString::from),
+                hosted_ui: hosted_ui(env.get("COGNITO_DOMAIN"), env.get("COGNITO_CLIENT_ID"))?,
             },
             queue: QueueConfig {
                 queue_url: env.get("JOB_QUEUE_URL"),
@@ -370,10 +383,75 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
     }
 }
 
+/// The hosted UI from its two variables: both set, or neither.
+fn hosted_ui(
+    domain: Option<String>,
+    client_id: Option<String>,
+) -> Result<Option<HostedUi>, ConfigError> {
+    match (domain, client_id) {
+        (None, None) => Ok(None),
+        (Some(domain), Some(client_id)) => {
+            let domain = domain.trim_end_matches('/').to_string();
+            if !(domain.starts_with("https://") || domain.starts_with("http://")) {
+                return Err(ConfigError::Invalid {
+                    name: "COGNITO_DOMAIN",
+                    reason: "an https:// URL (the user pool's domain)".into(),
+                });
+            }
+            Ok(Some(HostedUi { domain, client_id }))
+        }
+        (Some(_), None) => Err(ConfigError::Invalid {
+            name: "COGNITO_CLIENT_ID",
+            reason: "set it with COGNITO_DOMAIN".into(),
+        }),
+        (None, Some(_)) => Err(ConfigError::Invalid {
+            name: "COGNITO_DOMAIN",
+            reason: "set it with COGNITO_CLIENT_ID".into(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn the_hosted_ui_needs_both_variables_and_an_http_url() {
+        let db = ("DATABASE_URL", "postgres://localhost/db");
+        let domain = (
+            "COGNITO_DOMAIN",
+            "https://m-1.auth.eu-central-1.amazoncognito.com/",
+        );
+        let client = ("COGNITO_CLIENT_ID", "abc123");
+        let ui = Config::from_lookup(lookup(&[db, domain, client]))
+            .unwrap()
+            .auth
+            .hosted_ui
+            .unwrap();
+        assert_eq!(ui.domain, "https://m-1.auth.eu-central-1.amazoncognito.com");
+        assert_eq!(ui.client_id, "abc123");
+        assert!(
+            Config::from_lookup(lookup(&[db]))
+                .unwrap()
+                .auth
+                .hosted_ui
+                .is_none()
+        );
+        for (vars, name) in [
+            (vec![db, domain], "COGNITO_CLIENT_ID"),
+            (vec![db, client], "COGNITO_DOMAIN"),
+            (
+                vec![db, ("COGNITO_DOMAIN", "m-1.auth.example"), client],
+                "COGNITO_DOMAIN",
+            ),
+        ] {
+            match Config::from_lookup(lookup(&vars)) {
+                Err(ConfigError::Invalid { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{vars:?}: {other:?}"),
+            }
+        }
+    }
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs

@@ -62,6 +62,61 @@ $('sign-in-dev').addEventListener('submit', async (e) => {
     $('sign-in-error').textContent = err.message;
   }
 });
+// Cognito's hosted UI: the authorization code with PKCE (RFC 7636), a public client, no
+// secret in the page. The verifier and state wait in sessionStorage for the way back.
+const authDomain = document.querySelector('meta[name="momentarium-auth-domain"]').content;
+const clientId = document.querySelector('meta[name="momentarium-client-id"]').content;
+const redirectUri = `${location.origin}/`;
+const base64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const random = (n) => base64url(crypto.getRandomValues(new Uint8Array(n)));
+
+$('sign-in-cognito').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const verifier = random(48);
+  const state = random(16);
+  const challenge = base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
+  sessionStorage.setItem('momentarium.pkce', JSON.stringify({ verifier, state }));
+  const query = new URLSearchParams({
+    response_type: 'code', client_id: clientId, redirect_uri: redirectUri,
+    scope: 'openid email profile', state, code_challenge_method: 'S256', code_challenge: challenge,
+  });
+  location.assign(`${authDomain}/oauth2/authorize?${query}`);
+});
+
+/** Back from the hosted UI with `?code=&state=`: the code and the verifier for tokens. */
+async function finishSignIn() {
+  const params = new URLSearchParams(location.search);
+  const code = params.get('code');
+  if (!code && !params.get('error')) return;
+  history.replaceState(null, '', location.pathname + location.hash);
+  const saved = JSON.parse(sessionStorage.getItem('momentarium.pkce') || 'null');
+  sessionStorage.removeItem('momentarium.pkce');
+  if (params.get('error')) {
+    $('sign-in-error').textContent = `Sign-in did not finish: ${params.get('error_description') || params.get('error')}`;
+    return;
+  }
+  if (!saved || saved.state !== params.get('state')) {
+    $('sign-in-error').textContent = 'Sign-in did not finish (it was not started here); try again.';
+    return;
+  }
+  const response = await fetch(`${authDomain}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code', client_id: clientId, code,
+      redirect_uri: redirectUri, code_verifier: saved.verifier,
+    }),
+  });
+  const tokens = await response.json().catch(() => ({}));
+  if (!response.ok || !tokens.id_token) {
+    $('sign-in-error').textContent = `Sign-in did not finish: ${tokens.error || `HTTP ${response.status}`}`;
+    return;
+  }
+  // The ID token: its audience is this client, which the API's authorizer checks.
+  localStorage.setItem('momentarium.token', tokens.id_token);
+  api.token = tokens.id_token;
+}
+
 $('sign-in-token').addEventListener('submit', (e) => {
   e.preventDefault();
   signedIn($('token').value.trim());
@@ -289,7 +344,8 @@ async function route() {
   if (!api.token) {
     show('sign-in');
     $('sign-in-dev').hidden = signInMode !== 'dev';
-    $('sign-in-token').hidden = signInMode === 'dev';
+    $('sign-in-cognito').hidden = signInMode !== 'cognito';
+    $('sign-in-token').hidden = signInMode !== 'token';
     who.hidden = true;
     $('sign-out').hidden = true;
     return;
@@ -320,4 +376,6 @@ async function route() {
 }
 
 window.addEventListener('hashchange', route);
-route();
+finishSignIn()
+  .catch((err) => { $('sign-in-error').textContent = `Sign-in did not finish: ${err.message}`; })
+  .finally(route);

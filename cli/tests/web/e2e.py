@@ -2,17 +2,31 @@
 
     e2e.py flow BASE_URL PHOTO_DIR OUT_DIR PROFILE_DIR   -> prints the gallery id
     e2e.py text BASE_URL GALLERY_ID PAYLOAD OUT_DIR PROFILE_DIR
+    e2e.py cognito BASE_URL IDP_PORT CLIENT_ID SIGNING_SECRET OUT_DIR PROFILE_DIR
 
 `flow`: sign in with a name, choose the photos, watch the upload reach 100 % and the live
 status reach "Done", open the gallery, step through the viewer with the keyboard, reload
 and find the gallery in the list; screenshots at 390 and 1440 px wide into OUT_DIR.
 `text`: the gallery again (same browser profile, so still signed in), where an album title
 was set to PAYLOAD: it must show as text, create no element and run nothing.
+`cognito`: sign in through an authorization server on IDP_PORT that speaks Cognito's
+hosted-UI endpoints and checks the PKCE exchange strictly (S256 challenge, the verifier,
+the redirect URI, one use per code, no client secret), then reach the API with the ID token.
 Every failed check raises, and the process exits non-zero with the reason.
 """
 
+import base64
+import hashlib
+import json
 import os
+import secrets
 import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
 
 from playwright.sync_api import expect, sync_playwright
 
@@ -193,6 +207,109 @@ def text(base, gallery_id, payload, out, profile):
         raise AssertionError("; ".join(problems))
 
 
+class HostedUi(BaseHTTPRequestHandler):
+    """Cognito's /oauth2/authorize and /oauth2/token for one public client, strictly."""
+
+    client_id = redirect_uri = secret = None
+    codes = {}
+    problems = []
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body=None, location=None):
+        self.send_response(status)
+        self.send_header("access-control-allow-origin", "*")
+        if location:
+            self.send_header("location", location)
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        q = dict(urllib.parse.parse_qsl(url.query))
+        if url.path != "/oauth2/authorize":
+            return self.send(404, {"error": "not_found"})
+        checks = {
+            "response_type": q.get("response_type") == "code",
+            "client_id": q.get("client_id") == self.client_id,
+            "redirect_uri": q.get("redirect_uri") == self.redirect_uri,
+            "S256": q.get("code_challenge_method") == "S256",
+            "challenge": len(q.get("code_challenge", "")) == 43,
+            "state": len(q.get("state", "")) >= 16,
+            "openid": "openid" in q.get("scope", "").split(),
+        }
+        failed = [k for k, ok in checks.items() if not ok]
+        if failed:
+            self.problems.append(f"authorize request wrong: {failed} {q}")
+            return self.send(400, {"error": "invalid_request"})
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = (q["code_challenge"], q["redirect_uri"])
+        back = urllib.parse.urlencode({"code": code, "state": q["state"]})
+        self.send(302, location=f"{q['redirect_uri']}?{back}")
+
+    def do_POST(self):
+        if self.path != "/oauth2/token":
+            return self.send(404, {"error": "not_found"})
+        length = int(self.headers.get("content-length", 0))
+        form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+        if self.headers.get("authorization") or "client_secret" in form:
+            self.problems.append("a public client sent a secret")
+        saved = self.codes.pop(form.get("code", ""), None)
+        verifier = form.get("code_verifier", "")
+        expected = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
+        if (
+            form.get("grant_type") != "authorization_code"
+            or form.get("client_id") != self.client_id
+            or saved is None
+            or saved[1] != form.get("redirect_uri")
+            or saved[0] != expected
+            or not 43 <= len(verifier) <= 128
+        ):
+            self.problems.append(f"token request refused: {form}")
+            return self.send(400, {"error": "invalid_grant"})
+        now = int(time.time())
+        claims = {"sub": "cognito-user-1", "iss": "momentarium-dev", "iat": now, "exp": now + 3600}
+        token = jwt.encode(claims, self.secret, algorithm="HS256")
+        self.send(200, {"id_token": token, "access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
+
+def cognito(base, idp_port, client_id, secret, out, profile):
+    HostedUi.client_id, HostedUi.redirect_uri, HostedUi.secret = client_id, f"{base}/", secret
+    server = ThreadingHTTPServer(("127.0.0.1", int(idp_port)), HostedUi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    problems = []
+    with sync_playwright() as p:
+        context = browser(p, profile)
+        page = context.new_page()
+        watch(page, problems)
+        page.goto(base)
+        button = page.get_by_role("button", name="Sign in or create an account")
+        expect(button).to_be_visible()
+        accessible(page, "sign-in through the hosted UI")
+        button.click()
+        # Back from the authorization server, the code exchanged, the API answering.
+        expect(page.locator("#who")).to_have_text("cognito-user-1", timeout=15_000)
+        expect(page.get_by_role("heading", name="Your galleries")).to_be_visible()
+        expect(page.locator("#galleries-empty")).to_have_text("Nothing organised yet.")
+        assert "code=" not in page.url, f"the code is left in the address: {page.url}"
+        page.screenshot(path=os.path.join(out, "signed-in-cognito-1440.png"))
+        context.close()
+    server.shutdown()
+    problems += HostedUi.problems
+    if HostedUi.codes:
+        problems.append("a code was never exchanged")
+    if problems:
+        raise AssertionError("; ".join(problems))
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"flow": flow, "text": text}[command](*args)
+    {"flow": flow, "text": text, "cognito": cognito}[command](*args)

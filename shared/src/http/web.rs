@@ -83,17 +83,29 @@ pub fn asset_paths() -> Vec<String> {
     paths
 }
 
-/// GET / — the app's page. How a person signs in is decided here: with dev tokens on
-/// (`serve`), a name is enough; otherwise the page asks for a token.
+/// Text for an HTML attribute value.
+fn attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// GET / — the app's page. How a person signs in is decided here: with Cognito's hosted
+/// UI configured (the template does), through it with the authorization code and PKCE;
+/// with dev tokens on (`serve`), a name is enough; otherwise the page asks for a token.
 pub async fn index(State(app): State<App>) -> Response {
-    let sign_in = if app.config.auth.dev_jwt_secret.is_some() {
-        "dev"
-    } else {
-        "token"
+    let auth = &app.config.auth;
+    let (sign_in, domain, client_id) = match (&auth.hosted_ui, &auth.dev_jwt_secret) {
+        (Some(ui), _) => ("cognito", ui.domain.as_str(), ui.client_id.as_str()),
+        (None, Some(_)) => ("dev", "", ""),
+        (None, None) => ("token", "", ""),
     };
     let page = SITE
         .index
         .replace("{{signIn}}", sign_in)
+        .replace("{{authDomain}}", &attribute(domain))
+        .replace("{{clientId}}", &attribute(client_id))
         .replace("{{version}}", env!("CARGO_PKG_VERSION"));
     (
         [
