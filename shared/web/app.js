@@ -263,22 +263,29 @@ function size(image, longest) {
   return { width: Math.round(width * scale), height: Math.round(height * scale) };
 }
 
+const nearScreen = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    if (!entry.isIntersecting) continue;
+    entry.target.src = entry.target.dataset.src;
+    nearScreen.unobserve(entry.target);
+  }
+}, { rootMargin: '200px 0px' });
+
 async function loadGallery(id) {
   const g = await api.gallery(id);
   $('gallery-title').textContent = `Gallery of ${when(g.createdAt)}`;
   photos = [];
+  nearScreen.disconnect();
   const albums = g.albums.map((album) => {
     const grid = el('ul', { class: 'grid' });
     for (const image of album.images) {
       const index = photos.push(image) - 1;
       const { width, height } = size(image, 360);
-      const img = el('img', {
-        src: image.thumbUrl || image.url,
-        alt: image.caption || 'A photo',
-        width, height,
-        loading: index < 12 ? 'eager' : 'lazy',
-        decoding: 'async',
-      });
+      // Sized before it loads (nothing jumps); its file is asked for only when it comes
+      // near the screen, so the first screen loads the thumbnails it shows and no more.
+      const img = el('img', { alt: image.caption || 'A photo', width, height, decoding: 'async' });
+      img.dataset.src = image.thumbUrl || image.url;
+      nearScreen.observe(img);
       grid.append(el('li', {},
         el('button', { type: 'button', class: 'thumb', 'aria-label': `Open: ${image.caption || 'a photo'}`, onclick: () => openViewer(index) }, img),
         image.caption ? el('p', { class: 'caption', text: image.caption }) : null,

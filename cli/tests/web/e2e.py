@@ -135,7 +135,10 @@ def flow(base, photo_dir, out, profile):
             w, h = thumbs.nth(i).evaluate("i => [i.getAttribute('width'), i.getAttribute('height')]")
             assert w and h, f"thumbnail {i} has no width/height"
         # Every thumbnail is a rendition, never an original.
-        sources = thumbs.evaluate_all("imgs => imgs.map(i => i.getAttribute('src'))")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#albums img')].slice(0, 6).every(i => i.getAttribute('src'))"
+        )
+        sources = thumbs.evaluate_all("imgs => imgs.map(i => i.getAttribute('src') || i.dataset.src)")
         assert all("/renditions/" in s and "thumb.jpg" in s for s in sources), sources[:2]
         page.wait_for_function(
             "() => [...document.querySelectorAll('#albums img')].slice(0, 6).every(i => i.complete && i.naturalWidth > 0)"
