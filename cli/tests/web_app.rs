@@ -159,11 +159,49 @@ async fn a_person_signs_in_uploads_watches_the_job_and_browses_the_gallery() {
         out.to_str().unwrap().to_string(),
         profile.path().to_str().unwrap().to_string(),
     );
+    let text_base = base.clone();
     tokio::task::spawn_blocking(move || {
-        browser(&["text", &base, &gallery, payload, &out_arg, &profile_arg])
+        browser(&[
+            "text",
+            &text_base,
+            &gallery,
+            payload,
+            &out_arg,
+            &profile_arg,
+        ])
     })
     .await
     .unwrap();
+
+    // A gallery whose job failed (as when the model was down to the last attempt): its
+    // albums gone, the job failed with a sentence.
+    let failed = client
+        .execute(
+            "WITH gone AS (DELETE FROM albums WHERE gallery_id = $1) \
+             UPDATE processing_jobs SET status = 'failed', error = 'The model was unavailable.', \
+                 organizer = NULL, fallback_reason = NULL \
+             WHERE gallery_id = $1",
+            &[&gallery_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed, 1);
+    let (gallery, out_arg, profile_arg) = (
+        gallery_id.to_string(),
+        out.to_str().unwrap().to_string(),
+        profile.path().to_str().unwrap().to_string(),
+    );
+    tokio::task::spawn_blocking(move || {
+        browser(&["retry", &base, &gallery, &out_arg, &profile_arg])
+    })
+    .await
+    .unwrap();
+    let galleries: i64 = client
+        .query_one("SELECT count(*) FROM galleries", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(galleries, 3, "the retry made a new gallery");
 }
 
 #[tokio::test(flavor = "multi_thread")]

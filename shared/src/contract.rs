@@ -69,6 +69,8 @@ pub struct JobStatusBody {
     pub status: JobStatus,
     pub gallery_id: Uuid,
     pub image_count: usize,
+    /// The photos of the batch, in request order: what a retry asks for again.
+    pub image_ids: Vec<Uuid>,
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,

@@ -298,7 +298,28 @@ async function loadGallery(id) {
   });
   $('albums').replaceChildren(...albums);
   if (g.status !== 'completed') {
-    $('albums').append(el('p', { class: 'hint', text: `This gallery is ${STAGES[g.status] || g.status}.` }));
+    const note = el('p', { class: 'status', role: 'status', text: `This gallery is ${(STAGES[g.status] || g.status).toLowerCase()}.` });
+    $('albums').append(note);
+    const status = await api.jobStatus(g.jobId);
+    if (status.error) note.textContent += ` ${status.error}`;
+    if (status.status === 'failed' || status.status === 'cancelled') {
+      // Try again: the same photos as a new job, followed live; then its gallery.
+      const retry = el('button', { type: 'button', text: 'Try again' });
+      retry.addEventListener('click', async () => {
+        retry.disabled = true;
+        try {
+          const job = await api.process(status.imageIds);
+          if (!job) throw new Error('none of these photos can be organised any more');
+          const done = await api.followJob(job.jobId, (s) => { note.textContent = STAGES[s.stage || s.status] || s.status; });
+          if (done.status === 'completed') location.hash = `#/g/${job.galleryId}`;
+          else { note.textContent = done.error || 'It failed again.'; retry.disabled = false; }
+        } catch (err) {
+          note.textContent = `Stopped: ${err.message}`;
+          retry.disabled = false;
+        }
+      });
+      $('albums').append(retry);
+    }
   }
 }
 

@@ -3,12 +3,15 @@
     e2e.py flow BASE_URL PHOTO_DIR OUT_DIR PROFILE_DIR   -> prints the gallery id
     e2e.py text BASE_URL GALLERY_ID PAYLOAD OUT_DIR PROFILE_DIR
     e2e.py cognito BASE_URL IDP_PORT CLIENT_ID SIGNING_SECRET OUT_DIR PROFILE_DIR
+    e2e.py retry BASE_URL GALLERY_ID OUT_DIR PROFILE_DIR
 
 `flow`: sign in with a name, choose the photos, watch the upload reach 100 % and the live
 status reach "Done", open the gallery, step through the viewer with the keyboard, reload
 and find the gallery in the list; screenshots at 390 and 1440 px wide into OUT_DIR.
 `text`: the gallery again (same browser profile, so still signed in), where an album title
 was set to PAYLOAD: it must show as text, create no element and run nothing.
+`retry`: a failed gallery says why and offers "Try again", which organises the same
+photos as a new job, follows it, and opens the new gallery.
 `cognito`: sign in through an authorization server on IDP_PORT that speaks Cognito's
 hosted-UI endpoints and checks the PKCE exchange strictly (S256 challenge, the verifier,
 the redirect URI, one use per code, no client secret), then reach the API with the ID token.
@@ -210,6 +213,26 @@ def text(base, gallery_id, payload, out, profile):
         raise AssertionError("; ".join(problems))
 
 
+def retry(base, gallery_id, out, profile):
+    problems = []
+    with sync_playwright() as p:
+        context = browser(p, profile)
+        page = context.new_page()
+        watch(page, problems)
+        page.goto(f"{base}/#/g/{gallery_id}")
+        expect(page.locator("#albums .status")).to_contain_text("failed")
+        expect(page.locator("#albums .status")).to_contain_text("The model was unavailable.")
+        accessible(page, "a failed gallery")
+        page.get_by_role("button", name="Try again").click()
+        page.wait_for_function(f"() => location.hash.startsWith('#/g/') && !location.hash.endsWith('{gallery_id}')", timeout=60_000)
+        expect(page.locator("#albums h2").first).to_be_visible()
+        assert page.locator("#albums img").count() > 0
+        page.screenshot(path=os.path.join(out, "retried-1440.png"))
+        context.close()
+    if problems:
+        raise AssertionError("; ".join(problems))
+
+
 class HostedUi(BaseHTTPRequestHandler):
     """Cognito's /oauth2/authorize and /oauth2/token for one public client, strictly."""
 
@@ -315,4 +338,4 @@ def cognito(base, idp_port, client_id, secret, out, profile):
 
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"flow": flow, "text": text, "cognito": cognito}[command](*args)
+    {"flow": flow, "text": text, "retry": retry, "cognito": cognito}[command](*args)

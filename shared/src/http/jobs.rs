@@ -145,6 +145,7 @@ fn status_body(job: JobRow) -> JobStatusBody {
         status: job.status,
         gallery_id: job.gallery_id,
         image_count: job.image_ids.len(),
+        image_ids: job.image_ids,
         attempts: job.attempts,
         created_at: job.created_at,
         started_at: job.started_at,
