@@ -45,6 +45,42 @@ export function refusal(file) {
   return null;
 }
 
+/** A gap between two photos' times that starts a new outing (the CLI's rule). */
+export const OUTING_GAP_MS = 3 * 3600 * 1000;
+
+/**
+ * Cuts files into batches of at most `size` where the outings change, as `organize` does:
+ * files in time order (the file's time, which a browser can read without opening it),
+ * a new outing after a gap of over 3 hours, whole outings packed into batches, and an
+ * outing larger than a batch cut within itself.
+ */
+export function planBatches(files, size = BATCH) {
+  const sorted = [...files].sort((a, b) => a.lastModified - b.lastModified || a.name.localeCompare(b.name));
+  const outings = [];
+  for (const file of sorted) {
+    const last = outings[outings.length - 1];
+    if (last && file.lastModified - last[last.length - 1].lastModified <= OUTING_GAP_MS) last.push(file);
+    else outings.push([file]);
+  }
+  const batches = [];
+  let current = [];
+  for (const outing of outings) {
+    if (outing.length > size) {
+      if (current.length) batches.push(current);
+      current = [];
+      for (let i = 0; i < outing.length; i += size) batches.push(outing.slice(i, i + size));
+      continue;
+    }
+    if (current.length + outing.length > size) {
+      batches.push(current);
+      current = [];
+    }
+    current.push(...outing);
+  }
+  if (current.length) batches.push(current);
+  return batches;
+}
+
 /** The `sub` of a JWT, read without checking it (the server checks it). */
 export function subjectOf(token) {
   try {
@@ -179,7 +215,7 @@ export class Momentarium {
 
   /**
    * Uploads `files` (photos already uploaded from this browser are not sent again) in
-   * batches of 50, four PUTs at a time, asks for each batch to be organised and follows
+   * batches of at most 50 cut where the outings change, four PUTs at a time, asks for each batch to be organised and follows
    * its job. Resolves with one `{jobId, galleryId, imageIds, status}` per batch.
    */
   async uploadAndProcess(files, { onUploadProgress = () => {}, onProcessingStatus = () => {}, onRejected = () => {}, onJob = () => {} } = {}) {
@@ -188,7 +224,6 @@ export class Momentarium {
       const why = refusal(file);
       if (why) onRejected(file, why); else accepted.push(file);
     }
-    accepted.sort((a, b) => a.lastModified - b.lastModified || a.name.localeCompare(b.name));
     const loaded = new Map(accepted.map((f) => [f, 0]));
     const allTotal = accepted.reduce((n, f) => n + f.size, 0);
     const report = (file) => onUploadProgress({
@@ -197,8 +232,7 @@ export class Momentarium {
     });
     const known = this.known();
     const results = [];
-    for (let start = 0; start < accepted.length; start += BATCH) {
-      const batch = accepted.slice(start, start + BATCH);
+    for (const batch of planBatches(accepted)) {
       const hashes = await Promise.all(batch.map(sha256));
       const ids = new Map();
       const fresh = [];

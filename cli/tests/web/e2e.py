@@ -93,6 +93,25 @@ def flow(base, photo_dir, out, profile):
         page.get_by_role("button", name="Sign in").click()
         expect(page.locator("#who")).to_have_text("web-tester")
 
+        # Batches as `organize` cuts them: whole outings (3 h gaps) packed into 50s, an
+        # outing larger than a batch cut within itself.
+        plan = page.evaluate(
+            """async () => {
+                const m = await import(document.querySelector('link[rel=modulepreload]').href);
+                const day = 24 * 3600 * 1000, t0 = Date.UTC(2025, 4, 10, 9);
+                const files = (n, start) => Array.from({length: n}, (_, i) =>
+                    new File(['x'], `p${start}-${i}.jpg`, {type: 'image/jpeg', lastModified: start + i * 60000}));
+                const sizes = (fs) => m.planBatches(fs).map((b) => b.length);
+                return {
+                    two: sizes([...files(30, t0), ...files(40, t0 + day)]),
+                    packed: sizes([...files(20, t0), ...files(20, t0 + day), ...files(20, t0 + 2 * day)]),
+                    long: sizes(files(120, t0)),
+                    mixed: sizes([...files(10, t0), ...files(60, t0 + day), ...files(5, t0 + 2 * day)]),
+                };
+            }"""
+        )
+        assert plan == {"two": [30, 40], "packed": [40, 20], "long": [50, 50, 20], "mixed": [10, 50, 10, 5]}, plan
+
         # Choose the photos: per-file and total progress, then the live status.
         seen = []
         page.expose_function("noteStatus", lambda text: seen.append(text))
@@ -182,10 +201,25 @@ def flow(base, photo_dir, out, profile):
         expect(page.locator(f'#galleries a[href="#/g/{gallery_id}"]')).to_be_visible()
         page.screenshot(path=os.path.join(out, "home-390.png"), full_page=True)
 
-        # The same photos again: known by their content, none is sent a second time; they
-        # are organised again as a new gallery.
+        # The same photos again, dropped on the page this time: known by their content,
+        # none is sent a second time; they are organised again as a new gallery.
         puts.clear()
-        page.set_input_files("#files", photos)
+        dropped = [
+            {"name": os.path.basename(f), "b64": base64.b64encode(open(f, "rb").read()).decode()}
+            for f in photos
+        ]
+        page.evaluate(
+            """(files) => {
+                const dt = new DataTransfer();
+                for (const f of files) {
+                    const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+                    dt.items.add(new File([bytes], f.name, {type: 'image/jpeg'}));
+                }
+                document.getElementById('drop').dispatchEvent(
+                    new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+            }""",
+            dropped,
+        )
         expect(page.locator("#job-status")).to_contain_text("Done", timeout=60_000)
         assert puts == [], f"{len(puts)} photos sent again"
         expect(page.locator("#galleries li")).to_have_count(2)
