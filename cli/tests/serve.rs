@@ -7,29 +7,12 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use momentarium_tests::TestDb;
 use momentarium_tests::photos::{self, Exif};
 use serde_json::Value;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn curl(args: &[&str]) -> (u16, String) {
     let out = Command::new("curl")
@@ -50,38 +33,7 @@ fn json(body: &str) -> Value {
 async fn serve_answers_a_separate_client_end_to_end() {
     let db = TestDb::new().await;
     let data = tempfile::tempdir().unwrap();
-    let (api_port, s3_port) = (free_port(), free_port());
-    let child = common::bin()
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{api_port}"),
-            "--s3-listen",
-            &format!("127.0.0.1:{s3_port}"),
-        ])
-        .env("DATABASE_URL", &db.url)
-        .env("MOMENTARIUM_DATA_DIR", data.path())
-        .env_remove("GEMINI_API_KEY")
-        .env_remove("PHOTO_BUCKET")
-        .env_remove("JOB_QUEUE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _server = Server(child);
-    let api = format!("http://127.0.0.1:{api_port}");
-    let started = Instant::now();
-    loop {
-        let (code, _) = curl(&[&format!("{api}/api/health")]);
-        if code == 200 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "serve did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let (_server, api, s3_port) = common::serve(&db.url, data.path(), &[]).await;
 
     let token = common::run(&db.url, data.path(), &["token", "alice"], &[]);
     assert!(token.status.success());

@@ -10,28 +10,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use momentarium_tests::TestDb;
 use momentarium_tests::photos::{self, Exif};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/web/e2e.py")
@@ -64,33 +46,7 @@ fn browser(args: &[&str]) -> String {
 async fn a_person_signs_in_uploads_watches_the_job_and_browses_the_gallery() {
     let db = TestDb::new().await;
     let data = tempfile::tempdir().unwrap();
-    let (api_port, s3_port) = (free_port(), free_port());
-    let child = common::command(
-        &db.url,
-        data.path(),
-        &[
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{api_port}"),
-            "--s3-listen",
-            &format!("127.0.0.1:{s3_port}"),
-        ],
-        &[],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let _server = Server(child);
-    let base = format!("http://127.0.0.1:{api_port}");
-    let started = Instant::now();
-    while reqwest::get(format!("{base}/api/health")).await.is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "serve did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let (_server, base, _) = common::serve(&db.url, data.path(), &[]).await;
 
     // Twelve photos from two outings, large enough to have real renditions.
     let folder = tempfile::tempdir().unwrap();
@@ -208,20 +164,13 @@ async fn a_person_signs_in_uploads_watches_the_job_and_browses_the_gallery() {
 async fn signing_in_through_the_hosted_ui_uses_the_code_with_pkce() {
     let db = TestDb::new().await;
     let data = tempfile::tempdir().unwrap();
-    let (api_port, s3_port, idp_port) = (free_port(), free_port(), free_port());
+    let idp_port = common::free_port();
     let secret = "hosted-ui-test-signing-secret-0123456789";
     let client_id = "momentarium-web-test";
     let idp = format!("http://127.0.0.1:{idp_port}");
-    let child = common::command(
+    let (_server, base, _) = common::serve(
         &db.url,
         data.path(),
-        &[
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{api_port}"),
-            "--s3-listen",
-            &format!("127.0.0.1:{s3_port}"),
-        ],
         &[
             ("COGNITO_DOMAIN", idp.as_str()),
             ("COGNITO_CLIENT_ID", client_id),
@@ -230,20 +179,7 @@ async fn signing_in_through_the_hosted_ui_uses_the_code_with_pkce() {
             ("DEV_JWT_SECRET", secret),
         ],
     )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let _server = Server(child);
-    let base = format!("http://127.0.0.1:{api_port}");
-    let started = Instant::now();
-    while reqwest::get(format!("{base}/api/health")).await.is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "serve did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    .await;
     let out = artifacts().to_str().unwrap().to_string();
     let profile = tempfile::tempdir().unwrap();
     let profile_arg = profile.path().to_str().unwrap().to_string();

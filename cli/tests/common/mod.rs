@@ -3,7 +3,8 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_momentarium"))
@@ -38,4 +39,59 @@ pub fn command(
 /// (Sylt, August), a photo without EXIF, and a file that is not a photo.
 pub fn outing_folder(dir: &Path) {
     momentarium_local::sample::demo_folder(dir).unwrap();
+}
+
+/// A `momentarium serve` process, stopped when dropped.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `momentarium serve` on free ports with `env`, and waits until its health
+/// answers. Returns the server, its base URL and the embedded S3 server's port.
+pub async fn serve(
+    database_url: &str,
+    data_dir: &Path,
+    env: &[(&str, &str)],
+) -> (Server, String, u16) {
+    let (api_port, s3_port) = (free_port(), free_port());
+    let child = command(
+        database_url,
+        data_dir,
+        &[
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{api_port}"),
+            "--s3-listen",
+            &format!("127.0.0.1:{s3_port}"),
+        ],
+        env,
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let server = Server(child);
+    let base = format!("http://127.0.0.1:{api_port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/api/health")).await.is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "serve did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    (server, base, s3_port)
 }
