@@ -149,6 +149,13 @@ async fn main() -> anyhow::Result<()> {
                 organiser = if stack.app.model.is_some() { "gemini" } else { "offline (set GEMINI_API_KEY for Gemini)" },
                 "momentarium is serving; get a token with `momentarium token <name>`"
             );
+            #[allow(clippy::print_stdout)] // what a person reads first
+            {
+                println!(
+                    "The web app: {}/ (sign in with any name). Ctrl-C stops.",
+                    stack.base_url
+                );
+            }
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down");
             // In-flight requests finish first; what is still held then is handed back.
@@ -252,7 +259,17 @@ async fn organize_command(
                 );
                 let client = client::ApiClient::new(&stack.base_url, &token);
                 let instance = format!("local:{subject}");
-                organize::organize(&client, &instance, &ledger, &options, scanned).await
+                let page = organize::organize(&client, &instance, &ledger, &options, scanned).await;
+                if page.is_ok() && !options.quiet {
+                    #[allow(clippy::print_stdout)] // the summary's last line
+                    {
+                        println!(
+                            "In the web app: ./infra/run.sh serve, then open \
+                             http://127.0.0.1:3000/ and sign in as \"{subject}\"."
+                        );
+                    }
+                }
+                page
             }
             (None, None) => anyhow::bail!("no API to organise with"),
         }
