@@ -14,6 +14,7 @@ use momentarium_shared::adapter::postgres as db;
 use momentarium_shared::adapter::queue::{JobQueue, SqsQueue};
 use momentarium_shared::adapter::s3::S3Store;
 use momentarium_shared::config::Config;
+use momentarium_shared::usecase::backfill_renditions::backfill_renditions;
 use momentarium_shared::usecase::record_upload::{Renditions, record_upload};
 use momentarium_shared::usecase::sweep_jobs::sweep_jobs;
 use momentarium_shared::{App, http};
@@ -149,12 +150,33 @@ impl Stack {
             .take()
             .map(|events| tokio::spawn(record_uploads(app.clone(), events)));
         let sweep_app = app.clone();
+        let backfill = options.backfill_renditions;
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
+            let mut failed = Vec::new();
             loop {
                 tick.tick().await;
                 if let Err(e) = sweep_jobs(&sweep_app, 100).await {
                     tracing::warn!(error = ?e, "sweep failed");
+                }
+                // Photos without renditions (organize's, or older ones) get them now, so
+                // the web app's grid shows thumbnails, never originals.
+                if backfill {
+                    loop {
+                        match backfill_renditions(&sweep_app, &failed, 20).await {
+                            Ok(report) => {
+                                let done = report.made == 0;
+                                failed.extend(report.failed);
+                                if done {
+                                    break;
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = ?e, "backfilling renditions failed");
+                                break;
+                            }
+                        }
+                    }
                 }
             }
         });

@@ -283,9 +283,16 @@ async function loadGallery(id) {
       const { width, height } = size(image, 360);
       // Sized before it loads (nothing jumps); its file is asked for only when it comes
       // near the screen, so the first screen loads the thumbnails it shows and no more.
-      const img = el('img', { alt: image.caption || 'A photo', width, height, decoding: 'async' });
-      img.dataset.src = image.thumbUrl || image.url;
-      nearScreen.observe(img);
+      // A photo whose thumbnail is not made yet gets a placeholder, never its original.
+      let img;
+      if (image.thumbUrl) {
+        img = el('img', { alt: image.caption || 'A photo', width, height, decoding: 'async' });
+        img.dataset.src = image.thumbUrl;
+        nearScreen.observe(img);
+      } else {
+        img = el('span', { class: 'pending-thumb', style: null, text: 'Preview on its way' });
+        img.style.aspectRatio = `${width} / ${height}`;
+      }
       grid.append(el('li', {},
         el('button', { type: 'button', class: 'thumb', 'aria-label': `Open: ${image.caption || 'a photo'}`, onclick: () => openViewer(index) }, img),
         image.caption ? el('p', { class: 'caption', text: image.caption }) : null,

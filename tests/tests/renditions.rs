@@ -303,25 +303,7 @@ async fn a_photo_recorded_before_renditions_gets_them_from_the_processor() {
     )
     .await;
     // As a row inspected before renditions existed looks: no flag, no objects.
-    app.db
-        .client()
-        .await
-        .execute(
-            "UPDATE images SET renditions = false WHERE id = $1",
-            &[&key.image_id],
-        )
-        .await
-        .unwrap();
-    for size in Size::ALL {
-        app.storage()
-            .client()
-            .delete_object()
-            .bucket(app.storage().bucket())
-            .key(key.rendition(size))
-            .send()
-            .await
-            .unwrap();
-    }
+    forget_renditions(&app, &key).await;
     let job = app
         .process_job_id(&token, &[key.image_id.to_string()])
         .await;
@@ -390,4 +372,64 @@ async fn an_upload_settled_by_the_process_request_is_rendered_by_the_processor()
     );
     run_to_completion(&app, job).await;
     assert_renditions(&app, &key, (1200, 900), "made by the processor").await;
+}
+
+/// Rows and objects as a photo without renditions looks (organize's uploads, or older ones).
+async fn forget_renditions(app: &TestApp, key: &ImageKey) {
+    app.db
+        .client()
+        .await
+        .execute(
+            "UPDATE images SET renditions = false WHERE id = $1",
+            &[&key.image_id],
+        )
+        .await
+        .unwrap();
+    for size in Size::ALL {
+        app.storage()
+            .client()
+            .delete_object()
+            .bucket(app.storage().bucket())
+            .key(key.rendition(size))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn serves_background_backfill_makes_missing_renditions_once_and_skips_what_fails() {
+    use momentarium_shared::usecase::backfill_renditions::backfill_renditions;
+    let app = TestApp::spawn().await;
+    let mut keys = Vec::new();
+    for (i, name) in ["a.jpg", "b.jpg", "c.jpg"].into_iter().enumerate() {
+        let bytes = photos::jpeg(1200, 900, [40 * i as u8, 90, 30], &Exif::default());
+        let key = upload(&app, name, "image/jpeg", bytes).await;
+        forget_renditions(&app, &key).await;
+        keys.push(key);
+    }
+    // One whose original is gone from storage: it cannot be made, and is not retried.
+    app.storage()
+        .client()
+        .delete_object()
+        .bucket(app.storage().bucket())
+        .key(keys[2].to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let report = backfill_renditions(&app.app, &[], 20).await.unwrap();
+
+    assert_eq!(report.made, 2, "{report:?}");
+    assert_eq!(report.failed, vec![keys[2].image_id]);
+    for key in &keys[..2] {
+        assert_renditions(&app, key, (1200, 900), "made in the background").await;
+        assert!(renditions_flag(&app, key).await);
+    }
+    // Nothing left but what failed, which the caller passes back.
+    let again = backfill_renditions(&app.app, &report.failed, 20)
+        .await
+        .unwrap();
+    assert_eq!(again.made, 0);
+    assert!(again.failed.is_empty());
 }

@@ -267,22 +267,52 @@ pub async fn batch(
         .query(&stmt, &[&user_id, &ids])
         .await?
         .iter()
-        .map(|r| {
-            Ok(BatchImage {
-                id: r.try_get(0)?,
-                user_id: r.try_get(1)?,
-                content_type: r.try_get(2)?,
-                orientation: r.try_get(3)?,
-                taken_at: r.try_get(4)?,
-                offset_minutes: r.try_get(5)?,
-                latitude: r.try_get(6)?,
-                longitude: r.try_get(7)?,
-                camera_make: r.try_get(8)?,
-                camera_model: r.try_get(9)?,
-                etag: r.try_get(10)?,
-                renditions: r.try_get(11)?,
-            })
-        })
+        .map(batch_image)
+        .collect()
+}
+
+/// A [`BatchImage`] from the columns `batch` and `without_renditions` select, in order.
+fn batch_image(r: &tokio_postgres::Row) -> Result<BatchImage, tokio_postgres::Error> {
+    Ok(BatchImage {
+        id: r.try_get(0)?,
+        user_id: r.try_get(1)?,
+        content_type: r.try_get(2)?,
+        orientation: r.try_get(3)?,
+        taken_at: r.try_get(4)?,
+        offset_minutes: r.try_get(5)?,
+        latitude: r.try_get(6)?,
+        longitude: r.try_get(7)?,
+        camera_make: r.try_get(8)?,
+        camera_model: r.try_get(9)?,
+        etag: r.try_get(10)?,
+        renditions: r.try_get(11)?,
+    })
+}
+
+/// Uploaded photos of any user that have no renditions yet, of the given content types,
+/// oldest first, leaving out `skip` (ones that failed already).
+pub async fn without_renditions(
+    client: &impl GenericClient,
+    types: &[&str],
+    skip: &[Uuid],
+    limit: i64,
+) -> Result<Vec<BatchImage>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT i.id, i.user_id, coalesce(i.detected_content_type, i.declared_content_type), i.orientation, \
+                    i.taken_at, i.taken_at_offset_minutes, i.latitude, i.longitude, i.camera_make, i.camera_model, i.etag, i.renditions \
+             FROM images i \
+             WHERE i.status = 'uploaded' AND NOT i.renditions \
+               AND coalesce(i.detected_content_type, i.declared_content_type) = ANY($1) \
+               AND NOT (i.id = ANY($2)) \
+             ORDER BY i.uploaded_at NULLS LAST, i.id LIMIT $3",
+        )
+        .await?;
+    client
+        .query(&stmt, &[&types, &skip, &limit])
+        .await?
+        .iter()
+        .map(batch_image)
         .collect()
 }
 

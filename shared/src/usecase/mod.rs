@@ -2,6 +2,7 @@
 //! is named for it. HTTP handlers, Lambda event handlers, the local server and the tests
 //! all call these.
 
+pub mod backfill_renditions;
 pub mod check_health;
 pub mod identify_caller;
 pub mod issue_upload_urls;

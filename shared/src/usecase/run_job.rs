@@ -59,7 +59,7 @@ pub struct RetryLater {
     pub retry_after: Option<Duration>,
 }
 
-enum Trouble {
+pub(crate) enum Trouble {
     /// Passing: database or storage hiccups, the model busy.
     Transient(String, Option<Duration>),
     /// Will not get better: the job fails with this sentence.
@@ -190,12 +190,15 @@ async fn fail(app: &App, job: &JobRow, owner: &str, sentence: &str) -> Result<()
 }
 
 /// A photo after preparation: what the model will see, if anything.
-struct Ready {
+pub(crate) struct Ready {
     image: BatchImage,
-    model_input: Option<(&'static str, Vec<u8>)>,
+    pub(crate) model_input: Option<(&'static str, Vec<u8>)>,
 }
 
-async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>, Trouble> {
+pub(crate) async fn fetch_and_prepare(
+    app: &App,
+    image: BatchImage,
+) -> Result<Option<Ready>, Trouble> {
     let storage = app.storage().map_err(not_ready)?;
     if image.renditions {
         match storage.get_key(&image.key().rendition(Size::Model)).await {
@@ -269,7 +272,7 @@ async fn fetch_and_prepare(app: &App, image: BatchImage) -> Result<Option<Ready>
 
 /// Whether this build makes renditions of the type (HEIC/HEIF only with the `heif`
 /// feature).
-fn renderable(content_type: &str) -> bool {
+pub(crate) fn renderable(content_type: &str) -> bool {
     match ContentType::parse(content_type) {
         Some(ContentType::Jpeg | ContentType::Png | ContentType::Webp) => true,
         Some(ContentType::Heic | ContentType::Heif) => cfg!(feature = "heif"),
