@@ -124,6 +124,12 @@ $('sign-in-token').addEventListener('submit', (e) => {
 $('sign-out').addEventListener('click', () => {
   localStorage.removeItem('momentarium.token');
   api.token = null;
+  if (signInMode === 'cognito') {
+    // End the hosted UI's session too, or the next sign-in would skip the password.
+    const query = new URLSearchParams({ client_id: clientId, logout_uri: redirectUri });
+    location.assign(`${authDomain}/logout?${query}`);
+    return;
+  }
   route();
 });
 

@@ -273,6 +273,7 @@ class HostedUi(BaseHTTPRequestHandler):
     client_id = redirect_uri = secret = None
     codes = {}
     problems = []
+    logged_out = []
 
     def log_message(self, *args):
         pass
@@ -291,6 +292,12 @@ class HostedUi(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
         q = dict(urllib.parse.parse_qsl(url.query))
+        if url.path == "/logout":
+            if q.get("client_id") != self.client_id or q.get("logout_uri") != self.redirect_uri:
+                self.problems.append(f"logout request wrong: {q}")
+                return self.send(400, {"error": "invalid_request"})
+            self.logged_out.append(q)
+            return self.send(302, location=q["logout_uri"])
         if url.path != "/oauth2/authorize":
             return self.send(404, {"error": "not_found"})
         checks = {
@@ -361,6 +368,10 @@ def cognito(base, idp_port, client_id, secret, out, profile):
         expect(page.locator("#galleries-empty")).to_have_text("Nothing organised yet.")
         assert "code=" not in page.url, f"the code is left in the address: {page.url}"
         page.screenshot(path=os.path.join(out, "signed-in-cognito-1440.png"))
+        # Signing out ends the hosted UI's session too, and comes back signed out.
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("button", name="Sign in or create an account")).to_be_visible()
+        assert len(HostedUi.logged_out) == 1, HostedUi.logged_out
         context.close()
     server.shutdown()
     problems += HostedUi.problems
