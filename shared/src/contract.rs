@@ -83,6 +83,15 @@ pub struct JobStatusBody {
     pub stage: Option<JobStage>,
 }
 
+/// `GET /api/jobs`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobList {
+    pub jobs: Vec<JobStatusBody>,
+    /// Where the next page starts (`?cursor=`), or null at the end.
+    pub next_cursor: Option<String>,
+}
+
 /// `GET /api/galleries/{galleryId}`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -164,6 +164,7 @@ async fn identity_problems_are_401s_on_every_user_route() {
             format!("/api/galleries/{}", Uuid::new_v4()),
         ),
         (reqwest::Method::GET, "/api/galleries".into()),
+        (reqwest::Method::GET, "/api/jobs".into()),
         (
             reqwest::Method::GET,
             format!("/api/images/{}", Uuid::new_v4()),
@@ -635,6 +636,34 @@ async fn status_and_gallery_reads_refuse_bad_ids_and_parameters() {
                 t,
                 404,
                 "not_found",
+            ),
+            get(
+                "jobs: limit zero",
+                "/api/jobs?limit=0",
+                t,
+                400,
+                "invalid_limit",
+            ),
+            get(
+                "jobs: limit too high",
+                "/api/jobs?limit=101",
+                t,
+                400,
+                "invalid_limit",
+            ),
+            get(
+                "jobs: limit not a number",
+                "/api/jobs?limit=ten",
+                t,
+                400,
+                "invalid_query",
+            ),
+            get(
+                "jobs: a cursor not given out",
+                "/api/jobs?cursor=bm90LWEtY3Vyc29y",
+                t,
+                400,
+                "invalid_cursor",
             ),
             get(
                 "events of a job id not a uuid",

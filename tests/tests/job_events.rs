@@ -206,3 +206,33 @@ async fn another_users_job_is_not_found_before_any_stream_starts() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
 }
+
+#[tokio::test]
+async fn the_callers_jobs_are_listed_newest_first_in_pages_and_nobody_elses() {
+    let app = TestApp::spawn().await;
+    let token = app.token("alice");
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        made.push(pending_job(&app, &token).await.to_string());
+    }
+    pending_job(&app, &app.token("bob")).await;
+
+    let mut seen = Vec::new();
+    let mut path = "/api/jobs?limit=2".to_string();
+    loop {
+        let response = app.get(&path, &token).await;
+        assert_eq!(response.status(), 200);
+        let page: Value = response.json().await.unwrap();
+        for job in page["jobs"].as_array().unwrap() {
+            assert_eq!(job["status"], "pending");
+            assert_eq!(job["imageIds"].as_array().unwrap().len(), 2);
+            seen.push(job["jobId"].as_str().unwrap().to_string());
+        }
+        match page["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/api/jobs?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    made.reverse();
+    assert_eq!(seen, made, "alice's three, newest first, and not bob's");
+}

@@ -127,6 +127,10 @@ async fn each_api_event_drives_its_handler_with_the_authorizers_identity() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["galleries"][0]["galleryId"], gallery);
 
+    let (status, body) = invoke(&app, event("list-jobs")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["jobs"][0]["jobId"], job);
+
     let image = ticket["imageId"].as_str().unwrap();
     let (status, body) = invoke(
         &app,

@@ -1,18 +1,19 @@
-//! `/api/jobs/{jobId}/status` and `/api/jobs/{jobId}/events`: where a job stands, read
-//! once or followed as it changes.
+//! `/api/jobs`, `/api/jobs/{jobId}/status` and `/api/jobs/{jobId}/events`: the caller's
+//! jobs, and where one stands, read once or followed as it changes.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use uuid::Uuid;
 
 use super::extract::parse_id;
 use crate::app::App;
-use crate::contract::JobStatusBody;
+use crate::contract::{JobList, JobStatusBody};
 use crate::domain::Caller;
 use crate::domain::JobStatus;
 use crate::error::ApiError;
@@ -38,6 +39,29 @@ pub async fn job_status(
 ) -> Result<Json<JobStatusBody>, ApiError> {
     let job = read_job_status::job_status(&app, &caller, parse_id(&job_id, "job")?).await?;
     Ok(Json(status_body(job)))
+}
+
+#[derive(serde::Deserialize)]
+pub struct ListParams {
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// GET /api/jobs
+pub async fn list_jobs(
+    State(app): State<App>,
+    caller: Caller,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<JobList>, ApiError> {
+    let Query(params) = params.map_err(|_| {
+        ApiError::bad_request("invalid_query", "Use `?limit=<1-100>&cursor=<cursor>`.")
+    })?;
+    let (rows, next_cursor) =
+        read_job_status::list_jobs(&app, &caller, params.cursor.as_deref(), params.limit).await?;
+    Ok(Json(JobList {
+        jobs: rows.into_iter().map(status_body).collect(),
+        next_cursor,
+    }))
 }
 
 /// GET /api/jobs/{jobId}/events: server-sent events, one `status` event (the status

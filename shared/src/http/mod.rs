@@ -128,6 +128,7 @@ pub fn image_routes() -> Vec<Route> {
 /// The `job-status` function.
 pub fn job_routes() -> Vec<Route> {
     vec![
+        Route::get("/api/jobs", jobs::list_jobs),
         Route::get("/api/jobs/{job_id}/status", jobs::job_status),
         Route::get("/api/jobs/{job_id}/events", jobs::job_events),
     ]

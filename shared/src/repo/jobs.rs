@@ -144,6 +144,32 @@ pub enum Claim {
     NotFound,
 }
 
+/// The user's jobs, newest first, after the keyset cursor `(created_at, id)`.
+pub async fn list(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<JobRow>, tokio_postgres::Error> {
+    let (at, id) = match after {
+        Some((at, id)) => (Some(at), Some(id)),
+        None => (None, None),
+    };
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM processing_jobs WHERE user_id = $1 \
+               AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3)) \
+             ORDER BY created_at DESC, id DESC LIMIT $4"
+        ))
+        .await?;
+    client
+        .query(&stmt, &[&user_id, &at, &id, &limit])
+        .await?
+        .iter()
+        .map(JobRow::try_from)
+        .collect()
+}
+
 /// Claims a job atomically: a pending job, or one whose lease ran out (its worker died).
 pub async fn claim(
     client: &impl GenericClient,

@@ -7,6 +7,7 @@ pub mod check_health;
 pub mod identify_caller;
 pub mod issue_upload_urls;
 pub mod make_renditions;
+pub mod paging;
 pub mod read_galleries;
 pub mod read_image;
 pub mod read_job_status;

@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::adapter::postgres as db;
@@ -12,6 +12,7 @@ use crate::domain::Caller;
 use crate::domain::{ContentType, ImageKey};
 use crate::error::ApiError;
 use crate::repo::galleries::{self, AlbumImageRow, GalleryRow};
+use crate::usecase::paging::Page;
 
 #[derive(Debug, Clone)]
 pub struct ImageView {
@@ -195,25 +196,6 @@ pub async fn get_gallery(
     })
 }
 
-pub const DEFAULT_PAGE: i64 = 20;
-pub const MAX_PAGE: i64 = 100;
-
-fn encode_cursor(row: &GalleryRow) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}.{}", row.created_at.timestamp_micros(), row.id))
-}
-
-fn decode_cursor(raw: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let invalid =
-        || ApiError::bad_request("invalid_cursor", "The cursor is not one this API gave out.");
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (micros, id) = text.split_once('.').ok_or_else(invalid)?;
-    let micros: i64 = micros.parse().map_err(|_| invalid())?;
-    let at = Utc.timestamp_micros(micros).single().ok_or_else(invalid)?;
-    let id = Uuid::parse_str(id).map_err(|_| invalid())?;
-    Ok((at, id))
-}
-
 /// A page of the caller's galleries, newest first, and the cursor for the next page.
 pub async fn list_galleries(
     app: &App,
@@ -221,61 +203,13 @@ pub async fn list_galleries(
     cursor: Option<&str>,
     limit: Option<i64>,
 ) -> Result<(Vec<GalleryRow>, Option<String>), ApiError> {
-    let limit = limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
-            format!("limit must be between 1 and {MAX_PAGE}."),
-        ));
-    }
-    // An empty cursor is the first page, as if none were given.
-    let after = cursor
-        .filter(|c| !c.is_empty())
-        .map(decode_cursor)
-        .transpose()?;
-    let user_id = caller.user_id;
-    // Fetch one extra row to know whether another page exists.
-    let mut rows = db::with_client(&app.pool, |client| async move {
-        galleries::list(&client, user_id, after, limit + 1).await
+    let page = Page::parse(cursor, limit)?;
+    let (user_id, after, fetch) = (caller.user_id, page.after, page.limit + 1);
+    // One extra row says whether another page exists.
+    let rows = db::with_client(&app.pool, |client| async move {
+        galleries::list(&client, user_id, after, fetch).await
     })
     .await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(encode_cursor)
-    } else {
-        None
-    };
+    let (rows, next) = page.cut(rows, |g| (g.created_at, g.id));
     Ok((rows, next))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::JobStatus;
-
-    #[test]
-    fn cursors_round_trip_and_garbage_is_a_400() {
-        let row = GalleryRow {
-            id: Uuid::new_v4(),
-            created_at: Utc.timestamp_micros(1_763_780_000_123_456).unwrap(),
-            job_id: Uuid::new_v4(),
-            status: JobStatus::Pending,
-            image_count: 3,
-            album_count: 0,
-        };
-        let cursor = encode_cursor(&row);
-        assert_eq!(decode_cursor(&cursor).unwrap(), (row.created_at, row.id));
-        for bad in [
-            "",
-            "!!!",
-            "bm90LWEtY3Vyc29y",
-            &URL_SAFE_NO_PAD.encode("12.not-a-uuid"),
-        ] {
-            assert_eq!(
-                decode_cursor(bad).unwrap_err().code(),
-                "invalid_cursor",
-                "{bad}"
-            );
-        }
-    }
 }
