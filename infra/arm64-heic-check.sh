@@ -17,7 +17,11 @@ command -v qemu-aarch64-static >/dev/null || {
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq qemu-user-static >/dev/null
 }
-command -v cargo-zigbuild >/dev/null || { log "installing cargo-zigbuild with pip"; pip3 install -q cargo-zigbuild; hash -r; }
+command -v cargo-zigbuild >/dev/null || {
+    log "installing cargo-zigbuild with pip"
+    pip3 install -q cargo-zigbuild 2>/dev/null || pip3 install -q --break-system-packages cargo-zigbuild
+    hash -r
+}
 rustup target list --installed | grep -qx aarch64-unknown-linux-gnu \
     || rustup target add aarch64-unknown-linux-gnu
 ./infra/heif-layer.sh --with-libc
@@ -36,9 +40,9 @@ sysroot=$root/build/heif-arm64/sysroot
 export QEMU_LD_PREFIX=$sysroot
 export LD_LIBRARY_PATH=$root/build/heif-arm64/layer/lib:$sysroot/usr/lib/aarch64-linux-gnu:$sysroot/lib/aarch64-linux-gnu
 log "the libraries the arm64 test binary loads:"
-LD_TRACE_LOADED_OBJECTS=1 qemu-aarch64-static "$test_bin" | grep -E 'heif|de265|stdc|libc\.' >&2
-LD_TRACE_LOADED_OBJECTS=1 qemu-aarch64-static "$test_bin" \
-    | grep -q "libheif.so.1 => $root/build/heif-arm64/layer/lib/libheif.so.1" \
+loaded=$(LD_TRACE_LOADED_OBJECTS=1 qemu-aarch64-static "$test_bin")
+grep -E 'heif|de265|stdc|libc\.' <<<"$loaded" >&2
+grep -q "libheif.so.1 => $root/build/heif-arm64/layer/lib/libheif.so.1" <<<"$loaded" \
     || { log "libheif did not come from the layer"; exit 1; }
 log "running it under qemu-aarch64"
 qemu-aarch64-static "$test_bin" --test-threads 1

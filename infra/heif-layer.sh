@@ -44,7 +44,7 @@ fi
 debs=$(mktemp -d)
 trap 'rm -rf "$debs"' EXIT
 log "downloading ${runtime[*]} ${link[*]} (arm64) from Debian"
-(cd "$debs" && apt-get download -qq "${runtime[@]/%/:arm64}" "${link[@]/%/:arm64}" 2>/dev/null)
+(cd "$debs" && apt-get download -qq "${runtime[@]/%/:arm64}" "${link[@]/%/:arm64}")
 
 rm -rf "$out"
 mkdir -p "$out/sysroot" "$out/layer/lib"

@@ -50,6 +50,7 @@ pub struct Stack {
     shutdown: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
     sweeper: JoinHandle<()>,
+    backfiller: Option<JoinHandle<()>>,
     uploads: Option<JoinHandle<()>>,
     _s3: Option<LocalS3>,
     _db: Database,
@@ -142,7 +143,13 @@ impl Stack {
             .with_configured_organiser()
             .with_live_events();
         let (tx, rx) = oneshot::channel::<()>();
-        let router = http::router(app.clone());
+        // The dev sign-in mints a token for any name: only for a server on loopback.
+        let router = if addr.ip().is_loopback() {
+            http::router(app.clone())
+        } else {
+            tracing::warn!(%addr, "not on loopback: the web app's dev sign-in is off");
+            http::router_of(app.clone(), http::routes())
+        };
         let server = tokio::spawn(local_http::serve(listener, router, async {
             let _ = rx.await;
         }));
@@ -150,35 +157,40 @@ impl Stack {
             .take()
             .map(|events| tokio::spawn(record_uploads(app.clone(), events)));
         let sweep_app = app.clone();
-        let backfill = options.backfill_renditions;
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
-            let mut failed = Vec::new();
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
                 if let Err(e) = sweep_jobs(&sweep_app, 100).await {
                     tracing::warn!(error = ?e, "sweep failed");
                 }
-                // Photos without renditions (organize's, or older ones) get them now, so
-                // the web app's grid shows thumbnails, never originals.
-                if backfill {
-                    loop {
-                        match backfill_renditions(&sweep_app, &failed, 20).await {
-                            Ok(report) => {
-                                let done = report.made == 0;
-                                failed.extend(report.failed);
-                                if done {
-                                    break;
-                                }
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = ?e, "backfilling renditions failed");
-                                break;
-                            }
+            }
+        });
+        // Photos without renditions (organize's, or older ones) get them in the
+        // background, so the web app's grid shows thumbnails, never originals: rounds of
+        // 20 while there are any, then a look every minute. What fails is not asked for
+        // again by this process.
+        let backfiller = options.backfill_renditions.then(|| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let mut failed = Vec::new();
+                loop {
+                    let made = match backfill_renditions(&app, &failed, 20).await {
+                        Ok(report) => {
+                            failed.extend(report.failed);
+                            report.made
                         }
+                        Err(e) => {
+                            tracing::warn!(error = ?e, "backfilling renditions failed");
+                            0
+                        }
+                    };
+                    if made == 0 {
+                        tokio::time::sleep(Duration::from_secs(60)).await;
                     }
                 }
-            }
+            })
         });
         Ok(Self {
             base_url,
@@ -189,6 +201,7 @@ impl Stack {
             shutdown: Some(tx),
             server,
             sweeper,
+            backfiller,
             uploads,
             _s3: s3,
             _db: database,
@@ -198,8 +211,11 @@ impl Stack {
     /// Stops serving (in-flight requests finish) and the sweep.
     pub async fn stop(mut self) {
         self.sweeper.abort();
-        if let Some(uploads) = self.uploads.take() {
-            uploads.abort();
+        for task in [self.uploads.take(), self.backfiller.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
         }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

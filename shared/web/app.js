@@ -205,7 +205,7 @@ $('retry').addEventListener('click', async () => {
   $('retry').hidden = true;
   try {
     const job = await api.process(lastBatch.imageIds);
-    if (!job) return;
+    if (!job || job.gaveUp) return;
     lastBatch = job;
     const status = await api.followJob(job.jobId, (s) => {
       $('job-status').textContent = STAGES[s.stage || s.status] || s.status;
@@ -322,7 +322,7 @@ async function loadGallery(id) {
         retry.disabled = true;
         try {
           const job = await api.process(status.imageIds);
-          if (!job) throw new Error('none of these photos can be organised any more');
+          if (!job || job.gaveUp) throw new Error('none of these photos can be organised any more');
           const done = await api.followJob(job.jobId, (s) => { note.textContent = STAGES[s.stage || s.status] || s.status; });
           if (done.status === 'completed') location.hash = `#/g/${job.galleryId}`;
           else { note.textContent = done.error || 'It failed again.'; retry.disabled = false; }

@@ -136,15 +136,31 @@ export class Momentarium {
    */
   async followJob(jobId, onStatus = () => {}, { signal } = {}) {
     let reopenAfter = 2500;
+    let backoff = 1000;
     for (;;) {
-      const response = await fetch(`${this.base}/api/jobs/${encodeURIComponent(jobId)}/events`, {
-        headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' },
-        signal,
-      });
+      let response;
+      try {
+        response = await fetch(`${this.base}/api/jobs/${encodeURIComponent(jobId)}/events`, {
+          headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' },
+          signal,
+        });
+      } catch (err) {
+        if (signal && signal.aborted) throw err;
+        await sleep(backoff); // the network: try again, more slowly each time
+        backoff = Math.min(backoff * 2, 30000);
+        continue;
+      }
+      if (response.status === 429 || response.status >= 500) {
+        const wait = Number(response.headers.get('retry-after')) * 1000 || backoff;
+        await sleep(wait);
+        backoff = Math.min(backoff * 2, 30000);
+        continue;
+      }
       if (!response.ok) {
         const e = (await response.json().catch(() => ({}))).error || {};
         throw new ApiError(response.status, e.code || 'unknown', e.message || `HTTP ${response.status}`, e.details);
       }
+      backoff = 1000;
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
       for (;;) {
@@ -205,9 +221,12 @@ export class Momentarium {
         if (name.toLowerCase() !== 'content-length') xhr.setRequestHeader(name, value);
       }
       xhr.upload.onprogress = (e) => onProgress(e.loaded);
-      xhr.onload = () => (xhr.status >= 200 && xhr.status < 300
-        ? resolve()
-        : reject(new Error(`the storage refused it (HTTP ${xhr.status})`)));
+      xhr.onload = () => {
+        if (xhr.status >= 200 && xhr.status < 300) return resolve();
+        const e = new Error(`the storage refused it (HTTP ${xhr.status})`);
+        e.status = xhr.status;
+        reject(e);
+      };
       xhr.onerror = () => reject(new Error('the upload was interrupted'));
       xhr.send(file);
     });
@@ -233,7 +252,9 @@ export class Momentarium {
     const known = this.known();
     const results = [];
     for (const batch of planBatches(accepted)) {
-      const hashes = await Promise.all(batch.map(sha256));
+      // One file at a time: a batch of 50 large photos read at once would not fit a phone.
+      const hashes = [];
+      for (const file of batch) hashes.push(await sha256(file));
       const ids = new Map();
       const fresh = [];
       batch.forEach((file, i) => {
@@ -260,12 +281,24 @@ export class Momentarium {
           while (next < fresh.length) {
             const i = next++;
             const [file, hash] = fresh[i];
+            const progress = (bytes) => { loaded.set(file, bytes); report(file); };
             try {
-              await this.put(tickets[i], file, (bytes) => { loaded.set(file, bytes); report(file); });
+              let ticket = tickets[i];
+              try {
+                await this.put(ticket, file, progress);
+              } catch (e) {
+                // Upload URLs live five minutes: one that ran out while earlier files were
+                // sent is asked for again, once.
+                if (e.status !== 403 || Date.parse(ticket.expiresAt) > Date.now()) throw e;
+                [ticket] = (await this.request('POST', '/api/uploads/generate-urls', {
+                  files: [{ filename: file.name, contentType: contentTypeOf(file), size: file.size }],
+                })).uploads;
+                await this.put(ticket, file, progress);
+              }
               loaded.set(file, file.size);
               report(file);
-              ids.set(file, tickets[i].imageId);
-              this.remember(hash, tickets[i].imageId);
+              ids.set(file, ticket.imageId);
+              this.remember(hash, ticket.imageId);
             } catch (e) {
               onRejected(file, e.message);
             }
@@ -276,7 +309,15 @@ export class Momentarium {
       let imageIds = batch.filter((f) => ids.has(f)).map((f) => ids.get(f));
       if (imageIds.length === 0) continue;
       const result = await this.process(imageIds, batch, ids, onRejected);
-      if (!result) continue;
+      if (!result) continue; // every photo was refused, each with its reason
+      if (result.gaveUp) {
+        // Never confirmed as uploaded: say so beside each, and send them again next time.
+        for (const f of batch.filter((f) => result.imageIds.includes(ids.get(f)))) {
+          onRejected(f, 'the upload was not confirmed in time; try again');
+        }
+        this.forget(result.imageIds);
+        continue;
+      }
       onJob(result);
       result.status = await this.followJob(result.jobId, onProcessingStatus);
       results.push(result);
@@ -284,7 +325,11 @@ export class Momentarium {
     return results;
   }
 
-  /** Asks for `imageIds` to be organised, leaving out photos the server rejected. */
+  /**
+   * Asks for `imageIds` to be organised, leaving out photos the server rejected: the job,
+   * `{gaveUp, imageIds}` when their uploads were never confirmed, or null when every photo
+   * was refused.
+   */
   async process(imageIds, batch = [], ids = new Map(), onRejected = () => {}) {
     for (let attempt = 0; attempt < 30 && imageIds.length; attempt++) {
       try {
@@ -311,6 +356,6 @@ export class Momentarium {
         }
       }
     }
-    return null;
+    return imageIds.length ? { gaveUp: true, imageIds } : null;
   }
 }

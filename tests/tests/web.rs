@@ -92,6 +92,21 @@ async fn dev_sign_in_gives_a_token_the_api_accepts() {
 }
 
 #[tokio::test]
+async fn dev_sign_in_is_refused_to_a_page_served_under_another_name() {
+    let app = TestApp::spawn().await;
+    // A site whose name resolves to 127.0.0.1 (DNS rebinding) sends its own name as Host.
+    let response = app
+        .http
+        .post(app.url("/api/dev/sign-in"))
+        .header("host", "attacker.example:3000")
+        .json(&json!({"name": "Ann"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
 async fn without_dev_tokens_there_is_no_dev_sign_in_and_the_page_asks_for_a_token() {
     let app = TestApp::spawn_with(|mut app| {
         let mut config = (*app.config).clone();

@@ -174,11 +174,17 @@ pub struct SignIn {
 /// on AWS, where this route is not deployed) the same 404 as any unknown path.
 pub async fn dev_sign_in(
     State(app): State<App>,
+    headers: axum::http::HeaderMap,
     body: Result<axum::Json<SignIn>, axum::extract::rejection::JsonRejection>,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let Some(secret) = app.config.auth.dev_jwt_secret.as_ref() else {
         return Err(ApiError::NotFound { what: "route" });
     };
+    // Only a page this machine loaded from a loopback address: a web site that points its
+    // own name at 127.0.0.1 (DNS rebinding) sends its own name as Host.
+    if !loopback_host(headers.get(header::HOST)) {
+        return Err(ApiError::NotFound { what: "route" });
+    }
     let axum::Json(SignIn { name }) = body.map_err(|_| {
         ApiError::bad_request(
             "invalid_body",
@@ -198,4 +204,49 @@ pub async fn dev_sign_in(
         "subject": name,
         "expiresIn": ttl.as_secs(),
     })))
+}
+
+/// Whether a Host header names this machine by a loopback name or address.
+fn loopback_host(host: Option<&HeaderValue>) -> bool {
+    let Some(host) = host.and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    matches!(name, "localhost" | "127.0.0.1" | "::1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_may_sign_in_with_a_name() {
+        for host in [
+            "localhost",
+            "localhost:3000",
+            "127.0.0.1:3000",
+            "[::1]:3000",
+            "[::1]",
+        ] {
+            assert!(
+                loopback_host(Some(&HeaderValue::from_static(host))),
+                "{host}"
+            );
+        }
+        for host in [
+            "evil.example",
+            "evil.example:3000",
+            "127.0.0.1.evil.example",
+            "10.0.0.5:3000",
+        ] {
+            assert!(
+                !loopback_host(Some(&HeaderValue::from_static(host))),
+                "{host}"
+            );
+        }
+        assert!(!loopback_host(None));
+    }
 }
