@@ -35,6 +35,7 @@ use momentarium_shared::config::Config;
 use momentarium_shared::http;
 use momentarium_shared::http::identity::issue_dev_token;
 use momentarium_shared::lambda::{S3Summary, handle_s3_event};
+use momentarium_shared::usecase::run_job::{Delivery, ProcessOutcome, RetryLater, run_job};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -504,6 +505,18 @@ impl TestApp {
         .await
     }
 
+    /// Runs the job now, as one delivery with a minute to spare would.
+    pub async fn run_job_now(&self, job: uuid::Uuid) -> Result<ProcessOutcome, RetryLater> {
+        run_job(
+            &self.app,
+            job,
+            Delivery {
+                deadline: std::time::Instant::now() + Duration::from_secs(60),
+            },
+        )
+        .await
+    }
+
     /// Asks for `ids` to be organised; returns the 202 body.
     pub async fn process(&self, token: &str, ids: &[String]) -> Value {
         let response = self
@@ -789,4 +802,12 @@ pub fn sign_jwt(header: &str, claims: &str, secret: &str) -> String {
         "{signing_input}.{}",
         b64.encode(mac.finalize().into_bytes())
     )
+}
+
+/// Asserts a response is the API's error shape with this status and code.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) {
+    assert_eq!(response.status(), status);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "{body}");
 }

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use momentarium_shared::usecase::run_job::{Delivery, run_job};
-use momentarium_tests::TestApp;
 use momentarium_tests::gemini::{GeminiServer, Reply};
 use momentarium_tests::photos::{self, Exif};
+use momentarium_tests::{TestApp, assert_error};
 use serde_json::{Value, json};
 
 /// Uploads two photos and asks for them to be organised (no queue: the job waits).
@@ -151,15 +151,7 @@ async fn a_finished_job_answers_once_and_the_stream_ends() {
     let app = TestApp::spawn().await;
     let token = app.token("alice");
     let job = pending_job(&app, &token).await;
-    run_job(
-        &app.app,
-        job,
-        Delivery {
-            deadline: Instant::now() + Duration::from_secs(60),
-        },
-    )
-    .await
-    .unwrap();
+    app.run_job_now(job).await.unwrap();
 
     let events = read_events(app.get(&format!("/api/jobs/{job}/events"), &token).await).await;
 
@@ -201,10 +193,7 @@ async fn another_users_job_is_not_found_before_any_stream_starts() {
         .get(&format!("/api/jobs/{job}/events"), &app.token("mallory"))
         .await;
 
-    assert_eq!(response.status(), 404);
-    assert_eq!(response.headers()["content-type"], "application/json");
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "not_found");
+    assert_error(response, 404, "not_found").await;
 }
 
 #[tokio::test]

@@ -81,15 +81,7 @@ async fn pending_job_of_size(
 }
 
 async fn deliver(app: &TestApp, job: Uuid) -> ProcessOutcome {
-    run_job(
-        &app.app,
-        job,
-        Delivery {
-            deadline: Instant::now() + Duration::from_secs(60),
-        },
-    )
-    .await
-    .expect("no retry expected")
+    app.run_job_now(job).await.expect("no retry expected")
 }
 
 async fn job_row(app: &TestApp, job: Uuid) -> Value {

@@ -4,13 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
-
 use image::{ImageBuffer, Rgb, RgbImage};
 use momentarium_shared::adapter::s3::RENDITION_CACHE_CONTROL;
 use momentarium_shared::domain::ImageKey;
 use momentarium_shared::domain::prepare::Size;
-use momentarium_shared::usecase::run_job::{Delivery, ProcessOutcome, run_job};
+use momentarium_shared::usecase::run_job::ProcessOutcome;
 use momentarium_tests::TestApp;
 use momentarium_tests::photos::{self, Exif};
 use serde_json::Value;
@@ -18,15 +16,7 @@ use uuid::Uuid;
 
 /// Runs the job now, as a delivery would, and expects it to complete.
 async fn run_to_completion(app: &TestApp, job: Uuid) {
-    let outcome = run_job(
-        &app.app,
-        job,
-        Delivery {
-            deadline: Instant::now() + Duration::from_secs(60),
-        },
-    )
-    .await
-    .unwrap();
+    let outcome = app.run_job_now(job).await.unwrap();
     assert!(
         matches!(outcome, ProcessOutcome::Completed { .. }),
         "{outcome:?}"
