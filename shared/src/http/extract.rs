@@ -1,4 +1,4 @@
-//! Body extractors whose rejections are `ApiError`s in the documented shape.
+//! Extractors whose rejections are `ApiError`s in the documented shape.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
@@ -93,4 +93,28 @@ fn body_too_large() -> ApiError {
 /// A path id: a malformed one names nothing, so it is as absent as an unknown one (404).
 pub fn parse_id(raw: &str, what: &'static str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(raw).map_err(|_| ApiError::NotFound { what })
+}
+
+/// `?limit=&cursor=` of a list newest first (galleries, jobs). Checked by
+/// [`crate::usecase::paging::Page`]; here only its shape.
+#[derive(Debug, serde::Deserialize)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<Self>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(page)| page)
+            .map_err(|_| {
+                ApiError::bad_request("invalid_query", "Use `?limit=<1-100>&cursor=<cursor>`.")
+            })
+    }
 }

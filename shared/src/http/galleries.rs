@@ -4,9 +4,8 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use serde::Deserialize;
 
-use super::extract::{ApiJson, parse_id};
+use super::extract::{ApiJson, PageQuery, parse_id};
 use crate::app::App;
 use crate::contract::{
     Album, Gallery, GalleryImage, GalleryList, GallerySummary, ProcessAccepted, ProcessRequest,
@@ -52,7 +51,7 @@ pub async fn get_gallery(
     State(app): State<App>,
     caller: Caller,
     Path(gallery_id): Path<String>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    params: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<Gallery>, ApiError> {
     let Query(params) = params.map_err(|_| {
         ApiError::bad_request(
@@ -99,24 +98,14 @@ pub async fn get_gallery(
     }))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ListParams {
-    cursor: Option<String>,
-    limit: Option<i64>,
-}
-
 /// GET /api/galleries
 pub async fn list_galleries(
     State(app): State<App>,
     caller: Caller,
-    params: Result<Query<ListParams>, QueryRejection>,
+    page: PageQuery,
 ) -> Result<Json<GalleryList>, ApiError> {
-    let Query(params) = params.map_err(|_| {
-        ApiError::bad_request("invalid_query", "Use `?limit=<1-100>&cursor=<cursor>`.")
-    })?;
     let (rows, next_cursor) =
-        read_galleries::list_galleries(&app, &caller, params.cursor.as_deref(), params.limit)
-            .await?;
+        read_galleries::list_galleries(&app, &caller, page.cursor.as_deref(), page.limit).await?;
     let galleries = rows
         .into_iter()
         .map(|g| GallerySummary {

@@ -5,13 +5,12 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use uuid::Uuid;
 
-use super::extract::parse_id;
+use super::extract::{PageQuery, parse_id};
 use crate::app::App;
 use crate::contract::{JobList, JobStatusBody};
 use crate::domain::Caller;
@@ -41,23 +40,14 @@ pub async fn job_status(
     Ok(Json(status_body(job)))
 }
 
-#[derive(serde::Deserialize)]
-pub struct ListParams {
-    cursor: Option<String>,
-    limit: Option<i64>,
-}
-
 /// GET /api/jobs
 pub async fn list_jobs(
     State(app): State<App>,
     caller: Caller,
-    params: Result<Query<ListParams>, QueryRejection>,
+    page: PageQuery,
 ) -> Result<Json<JobList>, ApiError> {
-    let Query(params) = params.map_err(|_| {
-        ApiError::bad_request("invalid_query", "Use `?limit=<1-100>&cursor=<cursor>`.")
-    })?;
     let (rows, next_cursor) =
-        read_job_status::list_jobs(&app, &caller, params.cursor.as_deref(), params.limit).await?;
+        read_job_status::list_jobs(&app, &caller, page.cursor.as_deref(), page.limit).await?;
     Ok(Json(JobList {
         jobs: rows.into_iter().map(status_body).collect(),
         next_cursor,
