@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
@@ -65,13 +66,27 @@ def browser(p, profile):
     )
 
 
-def watch(page, problems):
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("dialog", lambda d: problems.append(f"a dialog opened: {d.message}"))
-    page.on(
-        "console",
-        lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
-    )
+@contextmanager
+def session(profile, extra=()):
+    """A page in Chromium with the browser profile `profile`. A script error, a console
+    error or a dialog on it (an injected script would open one) fails the phase, as do
+    the strings left in `extra`."""
+    problems = []
+    with sync_playwright() as p:
+        context = browser(p, profile)
+        page = context.new_page()
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        # Dismissed, or the page would wait on it and the phase hang instead of failing.
+        page.on("dialog", lambda d: (problems.append(f"a dialog opened: {d.message}"), d.dismiss()))
+        page.on(
+            "console",
+            lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+        )
+        yield page
+        context.close()
+    problems += list(extra)
+    if problems:
+        raise AssertionError("; ".join(problems))
 
 
 def flow(base, photo_dir, out, profile):
@@ -79,11 +94,7 @@ def flow(base, photo_dir, out, profile):
         os.path.join(photo_dir, f) for f in os.listdir(photo_dir) if f.endswith(".jpg")
     )
     not_a_photo = os.path.join(photo_dir, "notes.txt")
-    problems = []
-    with sync_playwright() as p:
-        context = browser(p, profile)
-        page = context.new_page()
-        watch(page, problems)
+    with session(profile) as page:
         page.goto(base)
 
         # Sign in with a name (dev sign-in under `serve`).
@@ -223,18 +234,11 @@ def flow(base, photo_dir, out, profile):
         expect(page.locator("#job-status")).to_contain_text("Done", timeout=60_000)
         assert puts == [], f"{len(puts)} photos sent again"
         expect(page.locator("#galleries li")).to_have_count(2)
-        context.close()
-    if problems:
-        raise AssertionError("; ".join(problems))
     print(gallery_id)
 
 
 def text(base, gallery_id, payload, out, profile):
-    problems = []
-    with sync_playwright() as p:
-        context = browser(p, profile)
-        page = context.new_page()
-        watch(page, problems)
+    with session(profile) as page:
         page.goto(f"{base}/#/g/{gallery_id}")
         title = page.locator("#albums h2").first
         expect(title).to_have_text(payload)
@@ -242,17 +246,10 @@ def text(base, gallery_id, payload, out, profile):
         assert page.locator("#albums h2 img").count() == 0
         page.wait_for_timeout(300)
         page.screenshot(path=os.path.join(out, "title-as-text-1440.png"))
-        context.close()
-    if problems:
-        raise AssertionError("; ".join(problems))
 
 
 def retry(base, gallery_id, out, profile):
-    problems = []
-    with sync_playwright() as p:
-        context = browser(p, profile)
-        page = context.new_page()
-        watch(page, problems)
+    with session(profile) as page:
         page.goto(f"{base}/#/g/{gallery_id}")
         expect(page.locator("#albums .status")).to_contain_text("failed")
         expect(page.locator("#albums .status")).to_contain_text("The model was unavailable.")
@@ -262,9 +259,6 @@ def retry(base, gallery_id, out, profile):
         expect(page.locator("#albums h2").first).to_be_visible()
         assert page.locator("#albums img").count() > 0
         page.screenshot(path=os.path.join(out, "retried-1440.png"))
-        context.close()
-    if problems:
-        raise AssertionError("; ".join(problems))
 
 
 class HostedUi(BaseHTTPRequestHandler):
@@ -352,11 +346,9 @@ def cognito(base, idp_port, client_id, secret, out, profile):
     HostedUi.client_id, HostedUi.redirect_uri, HostedUi.secret = client_id, f"{base}/", secret
     server = ThreadingHTTPServer(("127.0.0.1", int(idp_port)), HostedUi)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    problems = []
-    with sync_playwright() as p:
-        context = browser(p, profile)
-        page = context.new_page()
-        watch(page, problems)
+    # The stand-in's own findings count with the page's, after the session.
+    extra = HostedUi.problems
+    with session(profile, extra) as page:
         page.goto(base)
         button = page.get_by_role("button", name="Sign in or create an account")
         expect(button).to_be_visible()
@@ -372,13 +364,9 @@ def cognito(base, idp_port, client_id, secret, out, profile):
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_role("button", name="Sign in or create an account")).to_be_visible()
         assert len(HostedUi.logged_out) == 1, HostedUi.logged_out
-        context.close()
+        if HostedUi.codes:
+            extra.append("a code was never exchanged")
     server.shutdown()
-    problems += HostedUi.problems
-    if HostedUi.codes:
-        problems.append("a code was never exchanged")
-    if problems:
-        raise AssertionError("; ".join(problems))
 
 
 if __name__ == "__main__":
