@@ -2,8 +2,9 @@
 # Lighthouse (npm, pinned in bench/lighthouse/package.json) against the web app's gallery
 # page of 200 photos, in Debian's chromium: performance and accessibility, mobile (Lighthouse's
 # default: a mid-range phone, throttled 4G and CPU) and desktop. `momentarium serve` (local
-# profile) with its own database; the gallery made through the public API
-# (bench/lighthouse/seed.py), signed in by putting the token where the page keeps it.
+# profile) with its own database; the photos from the tests' `photo_folder` generator, one
+# gallery of them made through the public API (bench/lighthouse/seed.py), signed in by
+# putting the token where the page keeps it.
 #   ./bench/lighthouse.sh [PHOTOS]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -12,7 +13,6 @@ photos="${1:-200}"
 ensure_postgres
 ensure_debian_tools
 ensure_python_tools
-python3 -c "import PIL" 2>/dev/null || pip3 install -q Pillow
 (cd "$root/bench/lighthouse" && [ -x node_modules/.bin/lighthouse ] || npm ci --no-audit --no-fund --silent)
 
 db=momentarium_lighthouse
@@ -40,7 +40,9 @@ server=$!
 for _ in $(seq 1 100); do curl -sf "$base/api/health" >/dev/null && break; sleep 0.1; done
 token=$(DATABASE_URL="$url" "$bin" --data-dir "$work/data" token lighthouse)
 log "making a gallery of $photos photos through the API"
-gallery=$(python3 "$root/bench/lighthouse/seed.py" "$base" "$token" "$photos")
+cargo run --quiet --profile local --manifest-path "$root/Cargo.toml" -p momentarium-tests \
+    --example photo_folder -- "$work/photos" "$photos" >/dev/null
+gallery=$(python3 "$root/bench/lighthouse/seed.py" "$base" "$token" "$work/photos")
 
 chromium --headless=new --no-sandbox --disable-dev-shm-usage --remote-debugging-port=9229 \
     --user-data-dir="$work/profile" about:blank >/dev/null 2>&1 &

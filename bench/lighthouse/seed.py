@@ -1,17 +1,16 @@
-"""Makes a gallery of N photos through the public API of a running `serve`, as a client
-would: N generated 1600x1200 JPEGs (EXIF times over eight outings), one upload request,
-the presigned PUTs, one process request, then waits for the job. Prints the gallery id.
+"""Makes one gallery of every JPEG under FOLDER through the public API of a running
+`serve`, as a client would: one upload request, the presigned PUTs, one process request,
+then waits for the job. Prints the gallery id.
 
-    seed.py BASE_URL TOKEN N
+    seed.py BASE_URL TOKEN FOLDER
 """
 
-import io
 import json
+import os
 import sys
 import time
+import urllib.error
 import urllib.request
-
-from PIL import Image, ImageDraw
 
 
 def call(method, url, token=None, body=None, headers=None, data=None):
@@ -23,29 +22,23 @@ def call(method, url, token=None, body=None, headers=None, data=None):
         request.add_header("content-type", "application/json")
     for name, value in (headers or {}).items():
         request.add_header(name, value)
-    with urllib.request.urlopen(request, timeout=60) as response:
-        text = response.read()
-        return json.loads(text) if text else None
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            text = response.read()
+            return json.loads(text) if text else None
+    except urllib.error.HTTPError as e:
+        e.msg = f"{e.msg}: {e.read().decode(errors='replace')[:500]}"
+        raise
 
 
-def photo(i):
-    image = Image.new("RGB", (1600, 1200), ((i * 37) % 256, (i * 91) % 256, 160))
-    draw = ImageDraw.Draw(image)
-    for k in range(12):
-        draw.ellipse(
-            [(i * 53 + k * 131) % 1400, (i * 29 + k * 97) % 1000, (i * 53 + k * 131) % 1400 + 200, (i * 29 + k * 97) % 1000 + 200],
-            fill=((k * 60) % 256, (i * 13) % 256, (k * 23 + i) % 256),
-        )
-    exif = Image.Exif()
-    outing, minute = divmod(i, 25)
-    exif[0x8769] = {0x9003: f"2025:0{1 + outing % 9}:1{outing % 10} 1{minute // 6}:{(minute * 7) % 60:02d}:00"}
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=85, exif=exif)
-    return out.getvalue()
-
-
-def main(base, token, n):
-    files = [(f"IMG_{i:04d}.jpg", photo(i)) for i in range(n)]
+def main(base, token, folder):
+    paths = sorted(
+        os.path.join(d, f)
+        for d, _, names in os.walk(folder)
+        for f in names
+        if f.lower().endswith((".jpg", ".jpeg"))
+    )
+    files = [(os.path.basename(p), open(p, "rb").read()) for p in paths]
     tickets = call(
         "POST",
         f"{base}/api/uploads/generate-urls",
@@ -74,4 +67,4 @@ def main(base, token, n):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    main(sys.argv[1], sys.argv[2], sys.argv[3])
