@@ -39,7 +39,8 @@ const INDEX: &str = include_str!("../../web/index.html");
 
 struct Asset {
     content_type: &'static str,
-    body: String,
+    /// Shared by every response (a clone is a reference count, not a copy).
+    body: bytes::Bytes,
 }
 
 struct Site {
@@ -67,7 +68,13 @@ static SITE: LazyLock<Site> = LazyLock::new(|| {
         let (stem, ext) = source.rsplit_once('.').unwrap_or((source, ""));
         let name = format!("{stem}.{hash}.{ext}");
         names.insert(source, name.clone());
-        assets.insert(name, Asset { content_type, body });
+        assets.insert(
+            name,
+            Asset {
+                content_type,
+                body: body.into(),
+            },
+        );
     }
     Site {
         index: link(INDEX, &names),
