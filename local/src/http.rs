@@ -9,11 +9,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 /// How many headers hyper itself reads before giving up (the router allows fewer).
 const HYPER_MAX_HEADERS: usize = 1024;
@@ -28,8 +30,14 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((socket, _)) = accepted else { continue };
-                let service = TowerToHyperService::new(router.clone());
+                let Ok((socket, peer)) = accepted else { continue };
+                // The peer's address, for routes that count attempts per address.
+                let service = TowerToHyperService::new(router.clone().map_request(
+                    move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                        request.extensions_mut().insert(ConnectInfo(peer));
+                        request
+                    },
+                ));
                 let mut builder = Builder::new(TokioExecutor::new());
                 builder
                     .http1()

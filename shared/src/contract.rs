@@ -216,3 +216,156 @@ pub struct ErrorDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
 }
+
+/// `POST /api/galleries/{galleryId}/shares`, `POST /api/albums/{albumId}/shares`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateShareRequest {
+    /// When the link stops working; none: until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// A password the viewer must give (`Share-Password` header); none: anyone with the link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Whether the view carries URLs of the original files (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_download: Option<bool>,
+    /// Whether the view carries GPS coordinates and the camera (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_location: Option<bool>,
+}
+
+/// A share link as its owner sees it. The token is never stored, so the URL exists only
+/// in the answer that created the link ([`ShareCreated`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Share {
+    pub share_id: Uuid,
+    /// `gallery` or `album`.
+    pub kind: String,
+    pub gallery_id: Uuid,
+    pub album_id: Option<Uuid>,
+    /// The album's title, for an album link.
+    pub album_title: Option<String>,
+    pub has_password: bool,
+    pub allow_download: bool,
+    pub show_location: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub view_count: i64,
+    pub last_viewed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// 201 to a new share link: the link and its URL (shown this once).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShareCreated {
+    #[serde(flatten)]
+    pub share: Share,
+    pub url: String,
+}
+
+/// `GET /api/shares`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShareList {
+    pub shares: Vec<Share>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /api/shared/{token}` and `GET /api/shared-with-me/{albumId}`: what a share shows,
+/// and nothing else of the owner's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedView {
+    /// `gallery` or `album`.
+    pub kind: String,
+    pub allow_download: bool,
+    pub show_location: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub albums: Vec<SharedAlbum>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedAlbum {
+    pub album_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub image_count: usize,
+    pub images: Vec<SharedImage>,
+}
+
+/// A shared photo. `url` (the original) only when downloads are allowed; `location` and
+/// `camera` only when the share shows locations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedImage {
+    pub image_id: Uuid,
+    pub thumb_url: Option<String>,
+    pub preview_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub taken_at: Option<DateTime<Utc>>,
+    pub taken_at_offset_minutes: Option<i16>,
+    pub caption: Option<String>,
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<GeoPoint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct GeoPoint {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// `POST /api/albums/{albumId}/members`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddMemberRequest {
+    /// The person's identity-provider subject (their `sub`).
+    pub subject: String,
+    /// `viewer` (the only role; the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    pub album_id: Uuid,
+    pub subject: String,
+    pub role: String,
+    pub added_at: DateTime<Utc>,
+}
+
+/// `GET /api/albums/{albumId}/members`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberList {
+    pub members: Vec<Member>,
+}
+
+/// `GET /api/shared-with-me`: albums other people shared with the caller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedWithMe {
+    pub albums: Vec<SharedAlbumSummary>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedAlbumSummary {
+    pub album_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub role: String,
+    pub image_count: i64,
+    pub cover_thumb_url: Option<String>,
+    pub shared_at: DateTime<Utc>,
+}

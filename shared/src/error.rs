@@ -62,6 +62,13 @@ pub enum ApiError {
         message: String,
         details: Option<Value>,
     },
+    /// 429: too many attempts; `Retry-After` says when to try again.
+    #[error("{message}")]
+    TooManyRequests {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 503: a dependency did not answer; try again later.
     #[error("{message}")]
     Unavailable {
@@ -123,6 +130,7 @@ impl ApiError {
             Self::RequestTooLarge { status, .. } => *status,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -137,6 +145,7 @@ impl ApiError {
             | Self::RequestTooLarge { code, .. }
             | Self::UnsupportedMediaType { code, .. }
             | Self::Unprocessable { code, .. }
+            | Self::TooManyRequests { code, .. }
             | Self::Unavailable { code, .. } => code,
             Self::NotFound { .. } | Self::NotFoundMany { .. } => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -183,14 +192,19 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if let Self::Unavailable {
-            retry_after_secs: Some(secs),
-            ..
-        } = &self
-        {
+        let retry_after = match &self {
+            Self::Unavailable {
+                retry_after_secs, ..
+            } => retry_after_secs.map(u64::from),
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod organiser;
 pub mod plan;
 pub mod prepare;
+pub mod share;
 
 use std::fmt;
 

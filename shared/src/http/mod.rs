@@ -10,6 +10,7 @@ mod health;
 pub mod identity;
 mod images;
 mod jobs;
+mod shares;
 mod uploads;
 pub mod web;
 
@@ -19,7 +20,7 @@ use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 
 use crate::error::ApiError;
 
@@ -65,6 +66,18 @@ impl Route {
             handler: post(handler),
         }
     }
+
+    fn delete<H, T>(path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            method: Method::DELETE,
+            path,
+            handler: delete(handler),
+        }
+    }
 }
 
 /// Every deployed route, one method each: `serve` and the tests build the router from
@@ -78,6 +91,8 @@ pub fn routes() -> Vec<Route> {
         image_routes(),
         job_routes(),
         delivery_routes(),
+        share_routes(),
+        shared_view_routes(),
         web_routes(),
     ]
     .into_iter()
@@ -142,10 +157,36 @@ pub fn delivery_routes() -> Vec<Route> {
     )]
 }
 
-/// The `web` function: the app's page and its fingerprinted assets (no token needed).
+/// The `shares` function: share links and album members, for their owner; albums shared
+/// with the caller.
+pub fn share_routes() -> Vec<Route> {
+    vec![
+        Route::post("/api/galleries/{gallery_id}/shares", shares::share_gallery),
+        Route::post("/api/albums/{album_id}/shares", shares::share_album),
+        Route::get("/api/shares", shares::list_shares),
+        Route::delete("/api/shares/{share_id}", shares::revoke_share),
+        Route::post("/api/albums/{album_id}/members", shares::add_member),
+        Route::get("/api/albums/{album_id}/members", shares::list_members),
+        Route::delete(
+            "/api/albums/{album_id}/members/{subject}",
+            shares::remove_member,
+        ),
+        Route::get("/api/shared-with-me", shares::shared_with_me),
+        Route::get("/api/shared-with-me/{album_id}", shares::open_shared_album),
+    ]
+}
+
+/// The `shared-view` function: what a share link shows, to anyone who has it.
+pub fn shared_view_routes() -> Vec<Route> {
+    vec![Route::get("/api/shared/{token}", shares::open_shared)]
+}
+
+/// The `web` function: the app's page (also a shared link's page) and its fingerprinted
+/// assets (no token needed).
 pub fn web_routes() -> Vec<Route> {
     vec![
         Route::get("/", web::index),
+        Route::get("/s/{token}", web::index),
         Route::get("/assets/{file}", web::asset),
     ]
 }

@@ -5,6 +5,7 @@ pub mod deliveries;
 pub mod galleries;
 pub mod images;
 pub mod jobs;
+pub mod shares;
 pub mod users;
 
 use deadpool_postgres::GenericClient;

@@ -1,0 +1,14 @@
+//! Lambda: share links (`/api/galleries/{galleryId}/shares`, `/api/albums/{albumId}/shares`,
+//! `/api/shares`), album members (`/api/albums/{albumId}/members`) and albums shared with
+//! the caller (`/api/shared-with-me`). Wiring only; the handlers live in
+//! `momentarium_shared::http`.
+
+use momentarium_shared::config::Need;
+use momentarium_shared::http;
+use momentarium_shared::lambda::{cold_start, serve_http};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    let app = cold_start(&[Need::Storage]).await?.connect_storage().await;
+    serve_http(app, http::share_routes()).await
+}

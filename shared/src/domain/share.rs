@@ -1,0 +1,134 @@
+//! Share links: their tokens, their passwords, and what a view may reveal.
+
+use std::sync::LazyLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// Random bytes in a token: 256 bits, 43 characters of base64url.
+const TOKEN_BYTES: usize = 32;
+const TOKEN_CHARS: usize = 43;
+
+/// The longest password a link takes (argon2 reads all of it; this bounds the work).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// A link's secret, as handed out once, and the hash that is stored.
+pub struct ShareToken {
+    pub token: String,
+    pub sha256: [u8; 32],
+}
+
+impl ShareToken {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; TOKEN_BYTES];
+        rand::rng().fill_bytes(&mut bytes);
+        let token = URL_SAFE_NO_PAD.encode(bytes);
+        let sha256 = Sha256::digest(token.as_bytes()).into();
+        Self { token, sha256 }
+    }
+
+    /// The stored hash of a token from a URL; `None` for anything this API never gave
+    /// out (the caller answers that like an unknown token).
+    pub fn hash_of(raw: &str) -> Option<[u8; 32]> {
+        let well_formed = raw.len() == TOKEN_CHARS
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        well_formed.then(|| Sha256::digest(raw.as_bytes()).into())
+    }
+}
+
+/// argon2id with OWASP's first recommended setting (19 MiB, two passes, one lane):
+/// memory-hard, and about 25 ms per check on one Lambda vCPU.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) with a fresh salt. CPU-heavy: call
+/// off the async threads.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt)
+        .map_err(|e| anyhow::anyhow!("encoding a share password's salt: {e}"))?;
+    Ok(argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("hashing a share password: {e}"))?
+        .to_string())
+}
+
+/// Whether `password` matches the stored PHC string (false for a malformed one).
+/// CPU-heavy: call off the async threads.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok())
+        .unwrap_or(false)
+}
+
+/// Coordinates written into text ("near 52.46° N, 13.31° E", "54.9°S 8.3°W"): what the
+/// offline organiser puts in album descriptions, and what a model may echo.
+static COORDINATES: LazyLock<regex::Regex> = LazyLock::new(|| {
+    let one = r"-?\d{1,3}(?:[.,]\d+)?\s?°\s?[NSEWnsew]\b";
+    regex::Regex::new(&format!(
+        r"(?:\s*\b(?:near|at|bei|près de|cerca de)\s+)?{one}(?:\s*,?\s*{one})?"
+    ))
+    .expect("the coordinates pattern compiles")
+});
+
+/// `text` without the coordinates written into it, for a share that hides locations.
+pub fn without_coordinates(text: &str) -> String {
+    if !text.contains('°') {
+        return text.to_string();
+    }
+    let cut = COORDINATES.replace_all(text, "");
+    // "6 photos taken at 18:20 near 54.91° N, 8.31° E." → "6 photos taken at 18:20."
+    cut.replace(" .", ".").replace(" ,", ",").trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_256_bits_and_only_well_formed_ones_hash() {
+        let a = ShareToken::generate();
+        let b = ShareToken::generate();
+        assert_eq!(a.token.len(), TOKEN_CHARS);
+        assert_ne!(a.token, b.token);
+        assert_eq!(ShareToken::hash_of(&a.token), Some(a.sha256));
+        assert_eq!(ShareToken::hash_of(&a.token[1..]), None);
+        assert_eq!(ShareToken::hash_of(&format!("{}=", &a.token[1..])), None);
+        assert_eq!(ShareToken::hash_of(""), None);
+    }
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let phc = hash_password("correct horse").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify_password("correct horse", &phc));
+        assert!(!verify_password("correct hors", &phc));
+        assert!(!verify_password("correct horse", "not a hash"));
+        assert_ne!(phc, hash_password("correct horse").unwrap(), "salted");
+    }
+
+    #[test]
+    fn coordinates_are_cut_from_text() {
+        assert_eq!(
+            without_coordinates("6 photos taken between 18:20 and 19:02 near 54.91° N, 8.31° E."),
+            "6 photos taken between 18:20 and 19:02."
+        );
+        assert_eq!(
+            without_coordinates("Dunes at 54.9°S 8.3°W, windy"),
+            "Dunes, windy"
+        );
+        assert_eq!(
+            without_coordinates("Sunset on the beach"),
+            "Sunset on the beach"
+        );
+    }
+}
