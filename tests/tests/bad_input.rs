@@ -173,6 +173,36 @@ async fn identity_problems_are_401s_on_every_user_route() {
             reqwest::Method::GET,
             format!("/api/images/{}/content", Uuid::new_v4()),
         ),
+        (
+            reqwest::Method::POST,
+            format!("/api/galleries/{}/shares", Uuid::new_v4()),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/albums/{}/shares", Uuid::new_v4()),
+        ),
+        (reqwest::Method::GET, "/api/shares".into()),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/shares/{}", Uuid::new_v4()),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/albums/{}/members", Uuid::new_v4()),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/albums/{}/members", Uuid::new_v4()),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/albums/{}/members/bob", Uuid::new_v4()),
+        ),
+        (reqwest::Method::GET, "/api/shared-with-me".into()),
+        (
+            reqwest::Method::GET,
+            format!("/api/shared-with-me/{}", Uuid::new_v4()),
+        ),
     ];
     let mut cases = Vec::new();
     for (method, path) in &routes {
@@ -845,6 +875,259 @@ async fn dev_sign_in_refuses_bad_names_and_bodies() {
                 Body::Raw("application/json", b"{name".to_vec()),
                 400,
                 "invalid_body",
+            ),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sharing_refuses_each_kind_of_bad_request() {
+    let app = TestApp::spawn().await;
+    let token = app.token("alice");
+    let t = Some(token.as_str());
+    let gallery = format!("/api/galleries/{}/shares", Uuid::new_v4());
+    let album = format!("/api/albums/{}/shares", Uuid::new_v4());
+    let members = format!("/api/albums/{}/members", Uuid::new_v4());
+    let delete = |name, path: String, status, code| Case {
+        name,
+        method: reqwest::Method::DELETE,
+        path,
+        token: Some(token.clone()),
+        body: Body::None,
+        headers: vec![],
+        status,
+        code,
+    };
+    let shared = |name, token: &str, headers: Vec<(&'static str, String)>, status, code| Case {
+        name,
+        method: reqwest::Method::GET,
+        path: format!("/api/shared/{token}"),
+        token: None,
+        body: Body::None,
+        headers,
+        status,
+        code,
+    };
+    let unknown = "A".repeat(43);
+    run(
+        &app,
+        vec![
+            post(
+                "share: not JSON",
+                &gallery,
+                &token,
+                json!("x"),
+                400,
+                "invalid_body",
+            ),
+            post(
+                "share: unknown field",
+                &gallery,
+                &token,
+                json!({"public": true}),
+                400,
+                "invalid_body",
+            ),
+            post(
+                "share: download not a bool",
+                &gallery,
+                &token,
+                json!({"allowDownload": "yes"}),
+                400,
+                "invalid_body",
+            ),
+            post(
+                "share: expiry not a time",
+                &gallery,
+                &token,
+                json!({"expiresAt": "tomorrow"}),
+                400,
+                "invalid_body",
+            ),
+            post(
+                "share: expiry in the past",
+                &gallery,
+                &token,
+                json!({"expiresAt": "2001-01-01T00:00:00Z"}),
+                422,
+                "expiry_in_past",
+            ),
+            post(
+                "share: empty password",
+                &gallery,
+                &token,
+                json!({"password": ""}),
+                422,
+                "invalid_password",
+            ),
+            post(
+                "share: password too long",
+                &album,
+                &token,
+                json!({"password": "p".repeat(257)}),
+                422,
+                "invalid_password",
+            ),
+            post(
+                "share: unknown gallery",
+                &gallery,
+                &token,
+                json!({}),
+                404,
+                "not_found",
+            ),
+            post(
+                "share: unknown album",
+                &album,
+                &token,
+                json!({}),
+                404,
+                "not_found",
+            ),
+            post(
+                "share: gallery id not a uuid",
+                "/api/galleries/nope/shares",
+                &token,
+                json!({}),
+                404,
+                "not_found",
+            ),
+            Case {
+                name: "share: body not JSON typed",
+                method: reqwest::Method::POST,
+                path: gallery.clone(),
+                token: Some(token.clone()),
+                body: Body::Raw("text/plain", b"{}".to_vec()),
+                headers: vec![],
+                status: 415,
+                code: "unsupported_content_type",
+            },
+            get(
+                "shares: limit zero",
+                "/api/shares?limit=0",
+                t,
+                400,
+                "invalid_limit",
+            ),
+            get(
+                "shares: bad cursor",
+                "/api/shares?cursor=zzz",
+                t,
+                400,
+                "invalid_cursor",
+            ),
+            delete(
+                "revoke: unknown",
+                format!("/api/shares/{}", Uuid::new_v4()),
+                404,
+                "not_found",
+            ),
+            delete(
+                "revoke: not a uuid",
+                "/api/shares/nope".into(),
+                404,
+                "not_found",
+            ),
+            shared("open: malformed token", "short", vec![], 404, "not_found"),
+            shared("open: unknown token", &unknown, vec![], 404, "not_found"),
+            shared(
+                "open: token with a dot",
+                &format!("{}.", &unknown[1..]),
+                vec![],
+                404,
+                "not_found",
+            ),
+            shared(
+                "open: password not UTF-8",
+                &unknown,
+                vec![("share-password", "%C3%28".into())],
+                400,
+                "invalid_password_header",
+            ),
+            post(
+                "member: no subject",
+                &members,
+                &token,
+                json!({}),
+                400,
+                "invalid_body",
+            ),
+            post(
+                "member: empty subject",
+                &members,
+                &token,
+                json!({"subject": ""}),
+                422,
+                "invalid_subject",
+            ),
+            post(
+                "member: subject too long",
+                &members,
+                &token,
+                json!({"subject": "s".repeat(256)}),
+                422,
+                "invalid_subject",
+            ),
+            post(
+                "member: control character",
+                &members,
+                &token,
+                json!({"subject": "bob\u{7}"}),
+                422,
+                "invalid_subject",
+            ),
+            post(
+                "member: unknown role",
+                &members,
+                &token,
+                json!({"subject": "bob", "role": "owner"}),
+                422,
+                "invalid_role",
+            ),
+            post(
+                "member: yourself",
+                &members,
+                &token,
+                json!({"subject": "alice"}),
+                422,
+                "cannot_share_with_yourself",
+            ),
+            post(
+                "member: unknown album",
+                &members,
+                &token,
+                json!({"subject": "bob"}),
+                404,
+                "not_found",
+            ),
+            get("members: unknown album", &members, t, 404, "not_found"),
+            delete(
+                "member: not one",
+                format!("{members}/bob"),
+                404,
+                "not_found",
+            ),
+            get(
+                "shared with me: limit",
+                "/api/shared-with-me?limit=101",
+                t,
+                400,
+                "invalid_limit",
+            ),
+            get(
+                "shared with me: unknown album",
+                &format!("/api/shared-with-me/{}", Uuid::new_v4()),
+                t,
+                404,
+                "not_found",
+            ),
+            get(
+                "shared with me: not a uuid",
+                "/api/shared-with-me/nope",
+                t,
+                404,
+                "not_found",
             ),
         ],
     )

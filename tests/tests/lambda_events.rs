@@ -197,3 +197,125 @@ async fn the_stored_s3_event_deserializes_and_unknown_keys_in_it_are_ignored() {
 
     assert_eq!(summary.ignored, 1);
 }
+
+#[tokio::test]
+async fn sharing_events_drive_their_handlers_and_count_wrong_passwords_per_source_ip() {
+    let app = TestApp::spawn().await;
+    // A gallery of the Cognito user's, made through the API with a dev token for the sub.
+    let token = app.token(COGNITO_SUB);
+    let ids = app
+        .upload_photos(
+            &token,
+            &[(
+                "a.jpg",
+                "image/jpeg",
+                photos::jpeg(20, 20, [9, 9, 9], &Exif::default()),
+            )],
+        )
+        .await;
+    let job = app.process_job_id(&token, &ids).await;
+    app.run_job_now(job).await.unwrap();
+    let gallery: uuid::Uuid = app
+        .db
+        .client()
+        .await
+        .query_one(
+            "SELECT gallery_id FROM processing_jobs WHERE id = $1",
+            &[&job],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let album: uuid::Uuid = app
+        .db
+        .client()
+        .await
+        .query_one("SELECT id FROM albums WHERE gallery_id = $1", &[&gallery])
+        .await
+        .unwrap()
+        .get(0);
+
+    // share-gallery as stored (its expiry is in 2027), for this gallery.
+    let (status, created) = invoke(
+        &app,
+        with_path(
+            event("share-gallery"),
+            &format!("/api/galleries/{gallery}/shares"),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let url = created["url"].as_str().unwrap();
+    let link = url
+        .strip_prefix("https://id.execute-api.eu-central-1.amazonaws.com/s/")
+        .unwrap_or_else(|| panic!("the page is on the API's https origin: {url}"));
+    assert_eq!(created["allowDownload"], false);
+
+    // shared-view without its password header: the link has none.
+    let mut open = with_path(event("shared-view"), &format!("/api/shared/{link}"));
+    open["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("share-password");
+    let (status, view) = invoke(&app, open).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["albums"][0]["images"][0]["imageId"], ids[0].as_str());
+
+    // A link with a password: the stored event's wrong guess, five times from its
+    // sourceIp, locks that address; another sourceIp still gets to try.
+    let created: Value = app
+        .post_json(
+            &format!("/api/galleries/{gallery}/shares"),
+            &token,
+            &json!({"password": "right"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let link = created["url"]
+        .as_str()
+        .unwrap()
+        .rsplit_once("/s/")
+        .unwrap()
+        .1
+        .to_string();
+    let wrong = with_path(event("shared-view"), &format!("/api/shared/{link}"));
+    for _ in 0..5 {
+        let (status, body) = invoke(&app, wrong.clone()).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("wrong_password"))
+        );
+    }
+    let (status, body) = invoke(&app, wrong.clone()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("too_many_attempts"))
+    );
+    let mut elsewhere = wrong;
+    elsewhere["requestContext"]["http"]["sourceIp"] = json!("198.51.100.23");
+    let (status, _) = invoke(&app, elsewhere).await;
+    assert_eq!(status, 401);
+
+    // add-album-member for this user's album, then shared-with-me (the owner's own list
+    // is empty: sharing is with others).
+    let (status, member) = invoke(
+        &app,
+        with_path(
+            event("add-album-member"),
+            &format!("/api/albums/{album}/members"),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{member}");
+    let (status, mine) = invoke(&app, event("shared-with-me")).await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(mine["albums"], json!([]));
+
+    // The stored events name a gallery, an album and a token nobody has.
+    for name in ["share-gallery", "add-album-member", "shared-view"] {
+        let (status, _) = invoke(&app, event(name)).await;
+        assert_eq!(status, 404, "{name}");
+    }
+}

@@ -557,3 +557,244 @@ async fn job_delivery_responses_match_the_documented_schemas() {
         (401, &json!("invalid_signature"))
     );
 }
+
+#[tokio::test]
+async fn sharing_responses_match_the_documented_schemas() {
+    let spec = Spec::load();
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let bob = app.token("bob");
+    let a = Some(alice.as_str());
+    let gps = Exif {
+        taken: Some("2026:07:04 19:10:00"),
+        gps: Some((54.9123, 8.3123)),
+        make: Some("Fujifilm"),
+        model: Some("X100V"),
+        ..Exif::default()
+    };
+    let ids = app
+        .upload_photos(
+            &alice,
+            &[(
+                "a.jpg",
+                "image/jpeg",
+                photos::jpeg(30, 20, [10, 20, 30], &gps),
+            )],
+        )
+        .await;
+    let job = app.process_job_id(&alice, &ids).await;
+    app.run_job_now(job).await.unwrap();
+    let gallery: Value = app
+        .get("/api/galleries", &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let gallery = gallery["galleries"][0]["galleryId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let view: Value = app
+        .get(&format!("/api/galleries/{gallery}"), &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let album = view["albums"][0]["albumId"].as_str().unwrap().to_string();
+
+    let g_t = "/api/galleries/{galleryId}/shares";
+    let a_t = "/api/albums/{albumId}/shares";
+    let g_path = format!("/api/galleries/{gallery}/shares");
+    let a_path = format!("/api/albums/{album}/shares");
+    let (status, open_link) = call(&app, &spec, "post", g_t, &g_path, a, Some(json!({}))).await;
+    assert_eq!(status, 201);
+    let (status, located) = call(
+        &app,
+        &spec,
+        "post",
+        a_t,
+        &a_path,
+        a,
+        Some(
+            json!({"showLocation": true, "allowDownload": false, "password": "pw",
+                    "expiresAt": "2099-01-01T00:00:00Z"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201);
+    for (template, path, body, want) in [
+        (g_t, g_path.as_str(), json!({"x": 1}), 400),
+        (g_t, g_path.as_str(), json!({"password": ""}), 422),
+        (
+            a_t,
+            "/api/albums/00000000-0000-4000-8000-000000000000/shares",
+            json!({}),
+            404,
+        ),
+    ] {
+        let (status, _) = call(&app, &spec, "post", template, path, a, Some(body)).await;
+        assert_eq!(status, want);
+    }
+    call(&app, &spec, "post", g_t, &g_path, None, Some(json!({}))).await;
+    let (status, _) = call(&app, &spec, "get", "/api/shares", "/api/shares", a, None).await;
+    assert_eq!(status, 200);
+    call(
+        &app,
+        &spec,
+        "get",
+        "/api/shares",
+        "/api/shares?limit=0",
+        a,
+        None,
+    )
+    .await;
+
+    let view_t = "/api/shared/{token}";
+    let token = |created: &Value| {
+        created["url"]
+            .as_str()
+            .unwrap()
+            .rsplit_once("/s/")
+            .unwrap()
+            .1
+            .to_string()
+    };
+    let (status, _) = call(
+        &app,
+        &spec,
+        "get",
+        view_t,
+        &format!("/api/shared/{}", token(&open_link)),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let located_path = format!("/api/shared/{}", token(&located));
+    let (status, _) = call(&app, &spec, "get", view_t, &located_path, None, None).await;
+    assert_eq!(status, 401);
+    let with_password = app
+        .http
+        .get(app.url(&located_path))
+        .header("share-password", "pw")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_password.status(), 200);
+    let body: Value = with_password.json().await.unwrap();
+    spec.check("get", view_t, 200, &body);
+    assert!(body["albums"][0]["images"][0]["location"].is_object());
+    for _ in 0..5 {
+        let wrong = app
+            .http
+            .get(app.url(&located_path))
+            .header("share-password", "no")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401);
+    }
+    let (status, _) = call(&app, &spec, "get", view_t, &located_path, None, None).await;
+    assert_eq!(status, 429);
+    call(&app, &spec, "get", view_t, "/api/shared/nope", None, None).await;
+
+    let m_t = "/api/albums/{albumId}/members";
+    let m_path = format!("/api/albums/{album}/members");
+    let (status, _) = call(
+        &app,
+        &spec,
+        "post",
+        m_t,
+        &m_path,
+        a,
+        Some(json!({"subject": "bob"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, _) = call(
+        &app,
+        &spec,
+        "post",
+        m_t,
+        &m_path,
+        a,
+        Some(json!({"subject": "bob"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    call(
+        &app,
+        &spec,
+        "post",
+        m_t,
+        &m_path,
+        a,
+        Some(json!({"subject": "alice"})),
+    )
+    .await;
+    let (status, _) = call(&app, &spec, "get", m_t, &m_path, a, None).await;
+    assert_eq!(status, 200);
+    let b = Some(bob.as_str());
+    let (status, mine) = call(
+        &app,
+        &spec,
+        "get",
+        "/api/shared-with-me",
+        "/api/shared-with-me",
+        b,
+        None,
+    )
+    .await;
+    assert_eq!((status, mine["albums"].as_array().unwrap().len()), (200, 1));
+    let one_t = "/api/shared-with-me/{albumId}";
+    let (status, _) = call(
+        &app,
+        &spec,
+        "get",
+        one_t,
+        &format!("/api/shared-with-me/{album}"),
+        b,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    call(
+        &app,
+        &spec,
+        "get",
+        one_t,
+        &format!("/api/shared-with-me/{album}"),
+        a,
+        None,
+    )
+    .await;
+
+    // The two 204s: documented, and with no body.
+    for (path, template) in [
+        (
+            format!("{m_path}/bob"),
+            "/api/albums/{albumId}/members/{subject}",
+        ),
+        (
+            format!("/api/shares/{}", open_link["shareId"].as_str().unwrap()),
+            "/api/shares/{shareId}",
+        ),
+    ] {
+        assert!(
+            spec.0
+                .pointer(&format!("/paths/{}/delete/responses/204", escape(template)))
+                .is_some()
+        );
+        let response = app
+            .http
+            .delete(app.url(&path))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+        assert!(response.bytes().await.unwrap().is_empty());
+        let (status, _) = call(&app, &spec, "delete", template, &path, a, None).await;
+        assert_eq!(status, 404);
+    }
+}

@@ -259,7 +259,9 @@ fn routes_match_the_api_and_only_the_page_health_and_the_webhook_skip_the_author
         BTreeSet::from([
             "GET /".to_string(),
             "GET /assets/{file}".to_string(),
+            "GET /s/{token}".to_string(),
             "GET /api/health".to_string(),
+            "GET /api/shared/{token}".to_string(),
             "POST /api/jobs/process".to_string()
         ])
     );
@@ -297,6 +299,8 @@ fn each_http_function_serves_exactly_the_routes_the_template_sends_it() {
         ("image_routes", http::image_routes()),
         ("job_routes", http::job_routes()),
         ("delivery_routes", http::delivery_routes()),
+        ("share_routes", http::share_routes()),
+        ("shared_view_routes", http::shared_view_routes()),
         ("web_routes", http::web_routes()),
     ]);
     let joined: usize = lists.values().map(Vec::len).sum();
