@@ -129,6 +129,52 @@ async fn a_person_signs_in_uploads_watches_the_job_and_browses_the_gallery() {
     .await
     .unwrap();
 
+    // Sharing the first album by link (password, no downloads) and with a member; the
+    // link opened by someone who is not signed in; the member's list; revoking.
+    let guest = tempfile::tempdir().unwrap();
+    let (gallery, out_arg, profile_arg, guest_arg) = (
+        gallery_id.to_string(),
+        out.to_str().unwrap().to_string(),
+        profile.path().to_str().unwrap().to_string(),
+        guest.path().to_str().unwrap().to_string(),
+    );
+    let share_base = base.clone();
+    let url = tokio::task::spawn_blocking(move || {
+        browser(&[
+            "share",
+            &share_base,
+            &gallery,
+            &out_arg,
+            &profile_arg,
+            &guest_arg,
+        ])
+    })
+    .await
+    .unwrap();
+    assert!(url.trim().contains("/s/"), "{url}");
+    for shot in ["share-dialog-1440.png", "shared-1440.png", "shared-390.png"] {
+        assert!(
+            std::fs::metadata(out.join(shot)).unwrap().len() > 1_000,
+            "{shot}"
+        );
+    }
+    let (links, members): (i64, i64) = {
+        let row = client
+            .query_one(
+                "SELECT (SELECT count(*) FROM share_links), \
+                        (SELECT count(*) FROM album_members WHERE subject = 'friend')",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(
+        (links, members),
+        (0, 1),
+        "the link revoked, the member kept"
+    );
+
     // A gallery whose job failed (as when the model was down to the last attempt): its
     // albums gone, the job failed with a sentence.
     let failed = client

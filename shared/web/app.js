@@ -43,7 +43,7 @@ const STAGES = {
 };
 
 function show(section) {
-  for (const id of ['sign-in', 'home', 'gallery']) $(id).hidden = id !== section;
+  for (const id of ['sign-in', 'home', 'gallery', 'shared']) $(id).hidden = id !== section;
 }
 
 // ---------------------------------------------------------------- sign-in
@@ -257,6 +257,28 @@ async function loadGalleries() {
       text: ` · ${g.imageCount} photos · ${g.albumCount} albums · ${STAGES[g.status] || g.status}`,
     }))));
   $('galleries-empty').hidden = galleries.length > 0;
+  const [withMe, links] = await Promise.all([api.sharedWithMe(), api.shares()]);
+  $('with-me-panel').hidden = withMe.albums.length === 0;
+  $('with-me').replaceChildren(...withMe.albums.map((a) => el('li', {},
+    el('a', { href: `#/shared/${a.albumId}`, text: a.title }),
+    el('span', { class: 'state', text: ` · ${a.imageCount} photos · shared ${when(a.sharedAt)}` }))));
+  $('links-panel').hidden = links.shares.length === 0;
+  $('links').replaceChildren(...links.shares.map((link) => {
+    const revoke = el('button', { type: 'button', class: 'link', text: 'Revoke' });
+    revoke.addEventListener('click', async () => {
+      revoke.disabled = true;
+      try { await api.revokeShare(link.shareId); await loadGalleries(); } catch (err) { revoke.disabled = false; revoke.textContent = `Revoke (${err.message})`; }
+    });
+    const what = link.kind === 'album' ? `Album “${link.albumTitle}”` : 'A whole gallery';
+    const facts = [
+      `${link.viewCount} view${link.viewCount === 1 ? '' : 's'}`,
+      link.hasPassword ? 'password' : null,
+      link.allowDownload ? 'downloads' : 'no downloads',
+      link.showLocation ? 'locations shown' : null,
+      link.expiresAt ? `until ${when(link.expiresAt)}` : null,
+    ].filter(Boolean).join(' · ');
+    return el('li', {}, el('a', { href: `#/g/${link.galleryId}`, text: what }), el('span', { class: 'links-meta', text: ` · ${facts} · ` }), revoke);
+  }));
 }
 
 // ---------------------------------------------------------------- a gallery
@@ -277,12 +299,8 @@ const nearScreen = new IntersectionObserver((entries) => {
   }
 }, { rootMargin: '200px 0px' });
 
-async function loadGallery(id) {
-  const g = await api.gallery(id);
-  $('gallery-title').textContent = `Gallery of ${when(g.createdAt)}`;
-  photos = [];
-  nearScreen.disconnect();
-  const albums = g.albums.map((album) => {
+/** An album's heading, description and grid; its photos join the viewer's list. */
+function albumSection(album, action) {
     const grid = el('ul', { class: 'grid' });
     for (const image of album.images) {
       const index = photos.push(image) - 1;
@@ -304,11 +322,23 @@ async function loadGallery(id) {
         image.caption ? el('p', { class: 'caption', text: image.caption }) : null,
         image.tags.length ? el('ul', { class: 'tags' }, ...image.tags.map((t) => el('li', { text: t }))) : null));
     }
+    if (album.title === null) return el('section', { class: 'album' }, grid); // the page's heading names it
     return el('section', { class: 'album', 'aria-labelledby': `album-${album.albumId}` },
-      el('h2', { id: `album-${album.albumId}`, text: album.title }),
+      el('div', { class: 'heading' }, el('h2', { id: `album-${album.albumId}`, text: album.title }), action || null),
       album.description ? el('p', { class: 'description', text: album.description }) : null,
       grid);
-  });
+}
+
+async function loadGallery(id) {
+  const g = await api.gallery(id);
+  $('gallery-title').textContent = `Gallery of ${when(g.createdAt)}`;
+  $('share-gallery').onclick = () => openShare({ kind: 'gallery', id, label: `The whole gallery of ${when(g.createdAt)}` });
+  photos = [];
+  nearScreen.disconnect();
+  const albums = g.albums.map((album) => albumSection(album, el('button', {
+    type: 'button', class: 'secondary', text: 'Share album', 'aria-label': `Share album ${album.title}`,
+    onclick: () => openShare({ kind: 'album', id: album.albumId, label: `The album “${album.title}”` }),
+  })));
   $('albums').replaceChildren(...albums);
   if (g.status !== 'completed') {
     const note = el('p', { class: 'status', role: 'status', text: `This gallery is ${(STAGES[g.status] || g.status).toLowerCase()}.` });
@@ -348,15 +378,23 @@ async function openViewer(index) {
   img.alt = image.caption || 'A photo';
   $('viewer-caption').textContent = image.caption || '';
   $('viewer-tags').replaceChildren(...image.tags.map((t) => el('li', { text: t })));
-  $('viewer-original').href = image.url;
+  $('viewer-original').hidden = !image.url;
+  if (image.url) $('viewer-original').href = image.url;
   $('viewer-position').textContent = `${current + 1} / ${photos.length}`;
   const facts = $('viewer-facts');
   facts.replaceChildren();
+  const add = (term, value) => value && facts.append(el('dt', { text: term }), el('dd', { text: value }));
   if (!viewer.open) viewer.showModal();
+  if (sharedView) {
+    // A share's photos carry what the share reveals; nothing more is asked for.
+    add('Taken', takenAt(image.takenAt, image.takenAtOffsetMinutes));
+    add('Place', image.location ? `${image.location.latitude.toFixed(4)}°, ${image.location.longitude.toFixed(4)}°` : null);
+    add('Camera', image.camera);
+    return;
+  }
   try {
     const d = await api.image(image.imageId);
     if (photos[current] !== image) return;
-    const add = (term, value) => value && facts.append(el('dt', { text: term }), el('dd', { text: value }));
     add('Taken', takenAt(d.takenAt, d.offsetMinutes));
     add('Place', d.latitude != null ? `${d.latitude.toFixed(4)}°, ${d.longitude.toFixed(4)}°` : null);
     add('Camera', [d.cameraMake, d.cameraModel].filter(Boolean).join(' '));
@@ -379,9 +417,124 @@ viewer.addEventListener('pointerup', (e) => {
   if (Math.abs(dx) > 50) openViewer(current + (dx < 0 ? 1 : -1));
 });
 
+// ---------------------------------------------------------------- sharing
+let shareTarget = null;
+const shareDialog = $('share-dialog');
+
+async function showMembers() {
+  const { members } = await api.members(shareTarget.id);
+  $('member-list').replaceChildren(...members.map((m) => {
+    const remove = el('button', { type: 'button', class: 'link', text: 'Remove', 'aria-label': `Stop sharing with ${m.subject}` });
+    remove.addEventListener('click', async () => {
+      try { await api.removeMember(shareTarget.id, m.subject); await showMembers(); } catch (err) { $('share-error').textContent = err.message; }
+    });
+    return el('li', {}, el('span', { text: `${m.subject} (${m.role}) · ` }), remove);
+  }));
+}
+
+function openShare(target) {
+  shareTarget = target;
+  $('share-dialog-title').textContent = target.kind === 'album' ? 'Share this album' : 'Share this gallery';
+  $('share-what').textContent = target.label;
+  $('share-result').hidden = true;
+  $('share-error').textContent = '';
+  $('share-create').disabled = false;
+  $('share-members').hidden = target.kind !== 'album';
+  $('member-list').replaceChildren();
+  shareDialog.showModal();
+  if (target.kind === 'album') showMembers().catch((err) => { $('share-error').textContent = err.message; });
+}
+
+$('share-form').addEventListener('submit', async (e) => {
+  if (e.submitter?.value !== 'create') return; // Close
+  e.preventDefault();
+  $('share-error').textContent = '';
+  const expiry = $('share-expiry').value;
+  const options = {
+    allowDownload: $('share-download').checked,
+    showLocation: $('share-location').checked,
+    ...(expiry ? { expiresAt: new Date(`${expiry}T23:59:59`).toISOString() } : {}),
+    ...($('share-secret').value ? { password: $('share-secret').value } : {}),
+  };
+  $('share-create').disabled = true;
+  try {
+    const link = shareTarget.kind === 'album'
+      ? await api.shareAlbum(shareTarget.id, options)
+      : await api.shareGallery(shareTarget.id, options);
+    $('share-url').value = link.url;
+    $('share-result').hidden = false;
+    $('share-url').select();
+  } catch (err) {
+    $('share-error').textContent = err.message;
+  } finally {
+    $('share-create').disabled = false;
+  }
+});
+$('share-copy').addEventListener('click', async () => {
+  try { await navigator.clipboard.writeText($('share-url').value); $('share-copy').textContent = 'Copied'; } catch { $('share-url').select(); }
+});
+$('member-add').addEventListener('click', async () => {
+  const subject = $('member-subject').value.trim();
+  if (!subject) return;
+  $('share-error').textContent = '';
+  try { await api.addMember(shareTarget.id, subject); $('member-subject').value = ''; await showMembers(); } catch (err) { $('share-error').textContent = err.message; }
+});
+
+/** The photos a share shows: albums as in a gallery, and the viewer over them. */
+let sharedView = false;
+function renderShared(view) {
+  sharedView = true;
+  photos = [];
+  nearScreen.disconnect();
+  const count = view.albums.reduce((n, a) => n + a.imageCount, 0);
+  $('shared-title').textContent = view.kind === 'album' && view.albums[0] ? view.albums[0].title : 'Shared photos';
+  const only = view.kind === 'album' ? view.albums[0] : null;
+  $('shared-note').textContent = [
+    only && only.description ? only.description : `${count} photo${count === 1 ? '' : 's'}`,
+    view.allowDownload ? 'originals can be downloaded' : null,
+    view.expiresAt ? `this link works until ${when(view.expiresAt)}` : null,
+  ].filter(Boolean).join(' · ');
+  $('shared-albums').replaceChildren(...view.albums.map((album) => albumSection(
+    view.kind === 'album' ? { ...album, title: null } : album,
+  )));
+}
+
+/** `/s/{token}`: a share link's page, for anyone, signed in or not. */
+async function openSharedLink(token, password) {
+  show('shared');
+  $('shared-error').textContent = '';
+  try {
+    renderShared(await api.shared(token, password));
+    $('shared-password').hidden = true;
+  } catch (err) {
+    $('shared-albums').replaceChildren();
+    if (err.code === 'password_required' || err.code === 'wrong_password') {
+      $('shared-password').hidden = false;
+      $('share-password').focus();
+      if (err.code === 'wrong_password') $('shared-error').textContent = 'That password is not right.';
+    } else if (err.status === 404) {
+      $('shared-password').hidden = true;
+      $('shared-title').textContent = 'This link does not work';
+      $('shared-note').textContent = 'It may have expired or been revoked; ask the person who sent it for a new one.';
+    } else {
+      $('shared-error').textContent = err.message;
+    }
+  }
+}
+$('shared-password').addEventListener('submit', (e) => {
+  e.preventDefault();
+  openSharedLink(decodeURIComponent(location.pathname.slice(3)), $('share-password').value);
+});
+
 // ---------------------------------------------------------------- routing
 async function route() {
   const who = $('who');
+  sharedView = false;
+  if (location.pathname.startsWith('/s/')) {
+    who.hidden = true;
+    $('sign-out').hidden = true;
+    return openSharedLink(decodeURIComponent(location.pathname.slice(3)));
+  }
   if (!api.token) {
     show('sign-in');
     $('sign-in-dev').hidden = signInMode !== 'dev';
@@ -395,10 +548,16 @@ async function route() {
   who.textContent = subjectOf(api.token) || '';
   $('sign-out').hidden = false;
   const match = location.hash.match(/^#\/g\/([0-9a-f-]{36})$/);
+  const withMe = location.hash.match(/^#\/shared\/([0-9a-f-]{36})$/);
   try {
     if (match) {
       show('gallery');
       await loadGallery(match[1]);
+    } else if (withMe) {
+      show('shared');
+      $('shared-password').hidden = true;
+      $('shared-error').textContent = '';
+      renderShared(await api.sharedAlbum(withMe[1]));
     } else {
       show('home');
       await loadGalleries();

@@ -101,11 +101,11 @@ export class Momentarium {
     this.storage = storage;
   }
 
-  async request(method, path, body, headers = {}) {
+  async request(method, path, body, headers = {}, { anonymous = false } = {}) {
     const response = await fetch(this.base + path, {
       method,
       headers: {
-        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...(this.token && !anonymous ? { authorization: `Bearer ${this.token}` } : {}),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         ...headers,
       },
@@ -127,6 +127,26 @@ export class Momentarium {
   gallery(id) { return this.request('GET', `/api/galleries/${encodeURIComponent(id)}`); }
   image(id) { return this.request('GET', `/api/images/${encodeURIComponent(id)}`); }
   jobStatus(id) { return this.request('GET', `/api/jobs/${encodeURIComponent(id)}/status`); }
+
+  /**
+   * A share link to a gallery or an album: `{ expiresAt?, password?, allowDownload?,
+   * showLocation? }` → the link, with its `url` (shown this once: only a hash is kept).
+   */
+  shareGallery(id, options = {}) { return this.request('POST', `/api/galleries/${encodeURIComponent(id)}/shares`, options); }
+  shareAlbum(id, options = {}) { return this.request('POST', `/api/albums/${encodeURIComponent(id)}/shares`, options); }
+  shares() { return this.request('GET', '/api/shares?limit=100'); }
+  revokeShare(id) { return this.request('DELETE', `/api/shares/${encodeURIComponent(id)}`); }
+  /** What a link shares; no sign-in. A password goes percent-encoded, so any fits a header. */
+  shared(token, password) {
+    const headers = password ? { 'share-password': encodeURIComponent(password) } : {};
+    // A link is opened as nobody, whoever is signed in.
+    return this.request('GET', `/api/shared/${encodeURIComponent(token)}`, undefined, headers, { anonymous: true });
+  }
+  addMember(albumId, subject) { return this.request('POST', `/api/albums/${encodeURIComponent(albumId)}/members`, { subject }); }
+  members(albumId) { return this.request('GET', `/api/albums/${encodeURIComponent(albumId)}/members`); }
+  removeMember(albumId, subject) { return this.request('DELETE', `/api/albums/${encodeURIComponent(albumId)}/members/${encodeURIComponent(subject)}`); }
+  sharedWithMe() { return this.request('GET', '/api/shared-with-me?limit=100'); }
+  sharedAlbum(albumId) { return this.request('GET', `/api/shared-with-me/${encodeURIComponent(albumId)}`); }
 
   /**
    * Follows a job through its server-sent events until it is completed, failed or

@@ -4,6 +4,7 @@
     e2e.py text BASE_URL GALLERY_ID PAYLOAD OUT_DIR PROFILE_DIR
     e2e.py cognito BASE_URL IDP_PORT CLIENT_ID SIGNING_SECRET OUT_DIR PROFILE_DIR
     e2e.py retry BASE_URL GALLERY_ID OUT_DIR PROFILE_DIR
+    e2e.py share BASE_URL GALLERY_ID OUT_DIR PROFILE_DIR GUEST_PROFILE_DIR
 
 `flow`: sign in with a name, choose the photos, watch the upload reach 100 % and the live
 status reach "Done", open the gallery, step through the viewer with the keyboard, reload
@@ -12,6 +13,12 @@ and find the gallery in the list; screenshots at 390 and 1440 px wide into OUT_D
 was set to PAYLOAD: it must show as text, create no element and run nothing.
 `retry`: a failed gallery says why and offers "Try again", which organises the same
 photos as a new job, follows it, and opens the new gallery.
+`share`: the owner shares the gallery's first album with a password and without
+downloads, and adds a member; someone not signed in (another browser profile) opens the
+link: asked for the password, refused a wrong one, then shown the album with its
+thumbnails and the viewer, no original and no coordinates; then signs in as the member and
+finds the album under "Shared with you". The owner sees the view counted and revokes the
+link, which then opens nothing.
 `cognito`: sign in through an authorization server on IDP_PORT that speaks Cognito's
 hosted-UI endpoints and checks the PKCE exchange strictly (S256 challenge, the verifier,
 the redirect URI, one use per code, no client secret), then reach the API with the ID token.
@@ -67,10 +74,11 @@ def browser(p, profile):
 
 
 @contextmanager
-def session(profile, extra=()):
+def session(profile, extra=(), expected=()):
     """A page in Chromium with the browser profile `profile`. A script error, a console
     error or a dialog on it (an injected script would open one) fails the phase, as do
-    the strings left in `extra`."""
+    the strings left in `extra`. `expected`: console errors the phase causes on purpose
+    (Chromium logs every 4xx answer to a fetch), by a substring each; they must occur."""
     problems = []
     with sync_playwright() as p:
         context = browser(p, profile)
@@ -78,13 +86,22 @@ def session(profile, extra=()):
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         # Dismissed, or the page would wait on it and the phase hang instead of failing.
         page.on("dialog", lambda d: (problems.append(f"a dialog opened: {d.message}"), d.dismiss()))
-        page.on(
-            "console",
-            lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
-        )
+        unmet = list(expected)
+
+        def console(m):
+            if m.type != "error":
+                return
+            for want in unmet:
+                if want in m.text:
+                    unmet.remove(want)
+                    return
+            problems.append(f"console {m.type}: {m.text}")
+
+        page.on("console", console)
         yield page
         context.close()
     problems += list(extra)
+    problems += [f"an expected console error never came: {u}" for u in unmet]
     if problems:
         raise AssertionError("; ".join(problems))
 
@@ -261,6 +278,85 @@ def retry(base, gallery_id, out, profile):
         page.screenshot(path=os.path.join(out, "retried-1440.png"))
 
 
+def share(base, gallery_id, out, profile, guest_profile):
+    with session(profile) as page:
+        page.goto(f"{base}/#/g/{gallery_id}")
+        album_title = page.locator("#albums h2").first.text_content()
+        page.locator("#albums .album").first.get_by_role("button", name="Share album").click()
+        dialog = page.locator("#share-dialog")
+        expect(dialog).to_be_visible()
+        accessible(page, "the share dialog")
+        page.get_by_label("Allow downloading the originals").uncheck()
+        page.get_by_label("Password (optional)").fill("lighthouse 7")
+        page.get_by_role("button", name="Create link").click()
+        url_box = page.locator("#share-url")
+        expect(url_box).to_be_visible()
+        url = url_box.input_value()
+        assert url.startswith(f"{base}/s/"), url
+        page.locator("#member-subject").fill("friend")
+        page.get_by_role("button", name="Add", exact=True).click()
+        expect(page.locator("#member-list")).to_contain_text("friend (viewer)")
+        page.screenshot(path=os.path.join(out, "share-dialog-1440.png"))
+        page.get_by_role("button", name="Close").click()
+        expect(dialog).to_be_hidden()
+
+    # Someone with the link, never signed in here: the API answers 401 to no password
+    # and to a wrong one.
+    with session(guest_profile, expected=["status of 401", "status of 401"]) as page:
+        page.goto(url)
+        expect(page.get_by_label("This link has a password")).to_be_visible()
+        assert page.locator("#sign-in").is_hidden(), "a link needs no sign-in"
+        accessible(page, "a link's password form")
+        page.get_by_label("This link has a password").fill("lighthouse 8")
+        page.get_by_role("button", name="Open").click()
+        expect(page.locator("#shared-error")).to_have_text("That password is not right.")
+        page.get_by_label("This link has a password").fill("lighthouse 7")
+        page.get_by_role("button", name="Open").click()
+        expect(page.locator("#shared-title")).to_have_text(album_title)
+        thumbs = page.locator("#shared-albums img")
+        assert thumbs.count() > 0
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#shared-albums img')].slice(0, 4).every(i => i.complete && i.naturalWidth > 0)"
+        )
+        shown = page.locator("#shared").inner_text()
+        assert "°" not in shown, f"coordinates on a link without locations: {shown}"
+        page.screenshot(path=os.path.join(out, "shared-1440.png"), full_page=True)
+        accessible(page, "a shared album")
+        page.locator("#shared-albums .thumb").first.click()
+        expect(page.locator("#viewer")).to_be_visible()
+        assert "preview.jpg" in page.locator("#viewer-image").get_attribute("src")
+        expect(page.locator("#viewer-original")).to_be_hidden()
+        expect(page.locator("#viewer-facts")).not_to_contain_text("Place")
+        page.keyboard.press("Escape")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=os.path.join(out, "shared-390.png"), full_page=True)
+        page.set_viewport_size({"width": 1440, "height": 900})
+
+        # The member signs in and finds the album shared with them.
+        page.goto(base)
+        page.get_by_label("Your name").fill("friend")
+        page.get_by_role("button", name="Sign in").click()
+        shared_link = page.locator("#with-me a")
+        expect(shared_link).to_have_text(album_title)
+        shared_link.click()
+        expect(page.locator("#shared-title")).to_have_text(album_title)
+        assert page.locator("#shared-albums img").count() == thumbs.count()
+
+    # The owner: one view counted, then the link revoked.
+    with session(profile) as page:
+        page.goto(base)
+        links = page.locator("#links li")
+        expect(links).to_have_count(1)
+        expect(links.first).to_contain_text("1 view")
+        expect(links.first).to_contain_text("password")
+        links.first.get_by_role("button", name="Revoke").click()
+        expect(page.locator("#links-panel")).to_be_hidden()
+    with session(guest_profile, expected=["status of 404"]) as page:
+        page.goto(url)
+        expect(page.locator("#shared-title")).to_have_text("This link does not work")
+    print(url)
+
+
 class HostedUi(BaseHTTPRequestHandler):
     """Cognito's /oauth2/authorize and /oauth2/token for one public client, strictly."""
 
@@ -371,4 +467,4 @@ def cognito(base, idp_port, client_id, secret, out, profile):
 
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"flow": flow, "text": text, "retry": retry, "cognito": cognito}[command](*args)
+    {"flow": flow, "text": text, "retry": retry, "share": share, "cognito": cognito}[command](*args)
