@@ -3,6 +3,10 @@
 //! - `use_case`: that query plus the gallery row and 1,000 presigned GETs,
 //! - `http`: the whole request through axum on loopback, JSON included.
 //!
+//! And the same photos through share links (`shares`): the whole gallery and one album of
+//! 25 as a person without an account opens them, with and without a password, beside the
+//! argon2id check alone.
+//!
 //! Run: `cargo bench -p momentarium-tests --bench gallery` (needs the PostgreSQL the tests use).
 
 #![allow(clippy::unwrap_used)]
@@ -12,10 +16,13 @@ use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
 use momentarium_shared::adapter::s3::ServeAs;
+use momentarium_shared::contract::CreateShareRequest;
 use momentarium_shared::domain::prepare::Size;
+use momentarium_shared::domain::share::{hash_password, verify_password};
 use momentarium_shared::domain::{Caller, ContentType, ImageKey};
 use momentarium_shared::repo::galleries::{self, NewAlbum};
 use momentarium_shared::usecase::read_galleries::get_gallery;
+use momentarium_shared::usecase::share_links::{self, Target};
 use momentarium_tests::TestApp;
 use uuid::Uuid;
 
@@ -146,6 +153,76 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The same photos through share links.
+    let (gallery_link, album_link, locked_link, album_id) = rt.block_on(async {
+        let album_id: Uuid = f
+            .app
+            .db
+            .client()
+            .await
+            .query_one(
+                "SELECT id FROM albums WHERE gallery_id = $1 ORDER BY position LIMIT 1",
+                &[&f.gallery_id],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        let make = |target, password: Option<&str>| {
+            let request = CreateShareRequest {
+                password: password.map(str::to_string),
+                ..CreateShareRequest::default()
+            };
+            share_links::create(&f.app.app, &f.caller, target, request)
+        };
+        (
+            make(Target::Gallery(f.gallery_id), None)
+                .await
+                .unwrap()
+                .token,
+            make(Target::Album(album_id), None).await.unwrap().token,
+            make(Target::Album(album_id), Some("lighthouse"))
+                .await
+                .unwrap()
+                .token,
+            album_id,
+        )
+    });
+    let mut group = c.benchmark_group("shares");
+    let phc = hash_password("lighthouse").unwrap();
+    group.bench_function("argon2id_verify", |b| {
+        b.iter(|| assert!(verify_password("lighthouse", &phc)))
+    });
+    let shared = |token: &str| f.app.url(&format!("/api/shared/{token}"));
+    for (name, url, password, at_least) in [
+        (
+            "http_gallery_link_1000",
+            shared(&gallery_link),
+            None,
+            100_000,
+        ),
+        ("http_album_link_25", shared(&album_link), None, 5_000),
+        (
+            "http_album_link_25_password",
+            shared(&locked_link),
+            Some("lighthouse"),
+            5_000,
+        ),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                let mut request = f.app.http.get(&url);
+                if let Some(p) = password {
+                    request = request.header("share-password", p);
+                }
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                assert!(response.bytes().await.unwrap().len() > at_least);
+            })
+        });
+    }
+    group.finish();
+    let _ = album_id;
 
     // What those URLs cost alone: 1,000 photos × 3 (original, thumbnail, preview).
     let keys: Vec<ImageKey> = rt.block_on(async {

@@ -20,7 +20,7 @@ use crate::contract::{
 use crate::domain::Caller;
 use crate::error::ApiError;
 use crate::repo::shares::{LinkRow, MemberRow};
-use crate::usecase::album_members;
+use crate::usecase::share_albums;
 use crate::usecase::share_links::{self, Attempt, Target};
 
 /// The header a viewer sends a link's password in, percent-encoded UTF-8
@@ -213,7 +213,7 @@ pub async fn add_member(
     Path(album_id): Path<String>,
     ApiJson(body): ApiJson<AddMemberRequest>,
 ) -> Result<(StatusCode, Json<Member>), ApiError> {
-    let (row, new) = album_members::add(
+    let (row, new) = share_albums::add(
         &app,
         &caller,
         parse_id(&album_id, "album")?,
@@ -235,7 +235,7 @@ pub async fn list_members(
     caller: Caller,
     Path(album_id): Path<String>,
 ) -> Result<Json<MemberList>, ApiError> {
-    let rows = album_members::list(&app, &caller, parse_id(&album_id, "album")?).await?;
+    let rows = share_albums::list(&app, &caller, parse_id(&album_id, "album")?).await?;
     Ok(Json(MemberList {
         members: rows.into_iter().map(member_body).collect(),
     }))
@@ -247,7 +247,7 @@ pub async fn remove_member(
     caller: Caller,
     Path((album_id, subject)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    album_members::remove(&app, &caller, parse_id(&album_id, "album")?, &subject).await?;
+    share_albums::remove(&app, &caller, parse_id(&album_id, "album")?, &subject).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -258,7 +258,7 @@ pub async fn shared_with_me(
     page: PageQuery,
 ) -> Result<Json<SharedWithMe>, ApiError> {
     let (rows, next_cursor) =
-        album_members::shared_with_me(&app, &caller, page.cursor.as_deref(), page.limit).await?;
+        share_albums::shared_with_me(&app, &caller, page.cursor.as_deref(), page.limit).await?;
     Ok(Json(SharedWithMe {
         albums: rows
             .into_iter()
@@ -282,6 +282,6 @@ pub async fn open_shared_album(
     caller: Caller,
     Path(album_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let view = album_members::open(&app, &caller, parse_id(&album_id, "album")?).await?;
+    let view = share_albums::open(&app, &caller, parse_id(&album_id, "album")?).await?;
     Ok(private(view))
 }

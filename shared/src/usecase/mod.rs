@@ -2,7 +2,6 @@
 //! is named for it. HTTP handlers, Lambda event handlers, the local server and the tests
 //! all call these.
 
-pub mod album_members;
 pub mod backfill_renditions;
 pub mod check_health;
 pub mod identify_caller;
@@ -16,6 +15,7 @@ pub mod record_upload;
 pub mod request_processing;
 pub mod run_delivery;
 pub mod run_job;
+pub mod share_albums;
 pub mod share_links;
 pub mod sweep_jobs;
 pub mod view_share;
