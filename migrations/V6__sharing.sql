@@ -28,14 +28,16 @@ CREATE TABLE share_links (
 -- GET /api/shares: the owner's links, newest first.
 CREATE INDEX share_links_user_created_idx ON share_links (user_id, created_at DESC, id DESC);
 
--- Wrong passwords per link: one row for the link as a whole (scope '*') and one per
--- client address, each counting failures in a fixed window.
+-- Password attempts per link: one row for the link as a whole (scope '*') and one per
+-- client address, each counting attempts in a fixed window. An attempt is counted before
+-- its password is checked (so attempts that arrive together cannot all pass the limit)
+-- and taken back when the password was right: what stays counted are the wrong ones.
 CREATE TABLE share_password_failures (
     share_id          uuid NOT NULL REFERENCES share_links (id) ON DELETE CASCADE,
     scope             text NOT NULL CONSTRAINT share_password_failures_scope_length
                       CHECK (length(scope) BETWEEN 1 AND 64),
     window_started_at timestamptz NOT NULL,
-    failures          integer NOT NULL CONSTRAINT share_password_failures_positive CHECK (failures > 0),
+    failures          integer NOT NULL CONSTRAINT share_password_failures_nonnegative CHECK (failures >= 0),
     PRIMARY KEY (share_id, scope)
 );
 

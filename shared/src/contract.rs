@@ -227,7 +227,8 @@ pub struct CreateShareRequest {
     /// A password the viewer must give (`Share-Password` header); none: anyone with the link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
-    /// Whether the view carries URLs of the original files (default true).
+    /// Whether the view carries download URLs (default true): the originals when
+    /// `showLocation` is on too, else the 1,600 px rendition (an original keeps its EXIF).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_download: Option<bool>,
     /// Whether the view carries GPS coordinates and the camera (default false).
@@ -282,6 +283,10 @@ pub struct SharedView {
     pub kind: String,
     pub allow_download: bool,
     pub show_location: bool,
+    /// What each photo's `url` is: `original` (the file as uploaded: downloads allowed and
+    /// locations shown), `preview` (the 1,600 px rendition, no metadata: downloads
+    /// allowed, locations hidden) or `none`.
+    pub downloads: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub albums: Vec<SharedAlbum>,
 }
@@ -296,8 +301,8 @@ pub struct SharedAlbum {
     pub images: Vec<SharedImage>,
 }
 
-/// A shared photo. `url` (the original) only when downloads are allowed; `location` and
-/// `camera` only when the share shows locations.
+/// A shared photo. `url` only when downloads are allowed (what it is: the view's
+/// `downloads`); `location` and `camera` only when the share shows locations.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SharedImage {

@@ -374,12 +374,15 @@ async function openViewer(index) {
   current = (index + photos.length) % photos.length;
   const image = photos[current];
   const img = $('viewer-image');
-  img.src = image.previewUrl || image.url;
+  // A photo without renditions: its original, or (a share without downloads) nothing.
+  img.hidden = !(image.previewUrl || image.url);
+  if (!img.hidden) img.src = image.previewUrl || image.url;
   img.alt = image.caption || 'A photo';
   $('viewer-caption').textContent = image.caption || '';
   $('viewer-tags').replaceChildren(...image.tags.map((t) => el('li', { text: t })));
   $('viewer-original').hidden = !image.url;
   if (image.url) $('viewer-original').href = image.url;
+  $('viewer-original').textContent = sharedDownloads === 'preview' ? 'Open the 1,600 px copy' : 'Open the original';
   $('viewer-position').textContent = `${current + 1} / ${photos.length}`;
   const facts = $('viewer-facts');
   facts.replaceChildren();
@@ -482,8 +485,10 @@ $('member-add').addEventListener('click', async () => {
 
 /** The photos a share shows: albums as in a gallery, and the viewer over them. */
 let sharedView = false;
+let sharedDownloads = null;
 function renderShared(view) {
   sharedView = true;
+  sharedDownloads = view.downloads;
   photos = [];
   nearScreen.disconnect();
   const count = view.albums.reduce((n, a) => n + a.imageCount, 0);
@@ -491,12 +496,18 @@ function renderShared(view) {
   const only = view.kind === 'album' ? view.albums[0] : null;
   $('shared-note').textContent = [
     only && only.description ? only.description : `${count} photo${count === 1 ? '' : 's'}`,
-    view.allowDownload ? 'originals can be downloaded' : null,
+    { original: 'the original files can be downloaded', preview: 'photos can be downloaded at 1,600 px' }[view.downloads] || null,
     view.expiresAt ? `this link works until ${when(view.expiresAt)}` : null,
   ].filter(Boolean).join(' · ');
   $('shared-albums').replaceChildren(...view.albums.map((album) => albumSection(
     view.kind === 'album' ? { ...album, title: null } : album,
   )));
+}
+
+/** The token of a `/s/{token}` address (a malformed escape is left as it is: the API says 404). */
+function linkToken() {
+  const raw = location.pathname.slice(3);
+  try { return decodeURIComponent(raw); } catch { return raw; }
 }
 
 /** `/s/{token}`: a share link's page, for anyone, signed in or not. */
@@ -523,17 +534,18 @@ async function openSharedLink(token, password) {
 }
 $('shared-password').addEventListener('submit', (e) => {
   e.preventDefault();
-  openSharedLink(decodeURIComponent(location.pathname.slice(3)), $('share-password').value);
+  openSharedLink(linkToken(), $('share-password').value);
 });
 
 // ---------------------------------------------------------------- routing
 async function route() {
   const who = $('who');
   sharedView = false;
+  sharedDownloads = null;
   if (location.pathname.startsWith('/s/')) {
     who.hidden = true;
     $('sign-out').hidden = true;
-    return openSharedLink(decodeURIComponent(location.pathname.slice(3)));
+    return openSharedLink(linkToken());
   }
   if (!api.token) {
     show('sign-in');
@@ -575,7 +587,8 @@ async function route() {
   }
 }
 
-window.addEventListener('hashchange', route);
+// A link's page has no hash routes: a changed hash there must not fetch it again.
+window.addEventListener('hashchange', () => { if (!location.pathname.startsWith('/s/')) route(); });
 finishSignIn()
   .catch((err) => { $('sign-in-error').textContent = `Sign-in did not finish: ${err.message}`; })
   .finally(route);

@@ -235,7 +235,7 @@ async fn sharing_events_drive_their_handlers_and_count_wrong_passwords_per_sourc
         .unwrap()
         .get(0);
 
-    // share-gallery as stored (its expiry is in 2027), for this gallery.
+    // share-gallery as stored (downloads off, no expiry: nothing in it depends on the date).
     let (status, created) = invoke(
         &app,
         with_path(

@@ -694,8 +694,16 @@ async fn sharing_responses_match_the_documented_schemas() {
             .unwrap();
         assert_eq!(wrong.status(), 401);
     }
-    let (status, _) = call(&app, &spec, "get", view_t, &located_path, None, None).await;
-    assert_eq!(status, 429);
+    let locked = app
+        .http
+        .get(app.url(&located_path))
+        .header("share-password", "pw")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(locked.status(), 429);
+    assert!(locked.headers().contains_key("retry-after"));
+    spec.check("get", view_t, 429, &locked.json().await.unwrap());
     call(&app, &spec, "get", view_t, "/api/shared/nope", None, None).await;
 
     let m_t = "/api/albums/{albumId}/members";

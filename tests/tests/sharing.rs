@@ -183,6 +183,16 @@ async fn a_gallery_link_shows_the_gallery_to_anyone_and_nothing_more() {
         .get(0);
     assert_eq!(leaks, 0);
 
+    // What a model given "at 54.9123, 8.3123, camera Fujifilm X100V" might write.
+    client
+        .execute(
+            "UPDATE images SET caption = 'Sunset at 54.9123, 8.3123 with the Fujifilm X100V', \
+                    tags = '{X100V,beach}' WHERE id = $1",
+            &[&Uuid::parse_str(&trip.photos[0][0]).unwrap()],
+        )
+        .await
+        .unwrap();
+
     // Without any token.
     let response = open(&app, &token, None).await;
     assert_eq!(response.status(), 200);
@@ -200,13 +210,21 @@ async fn a_gallery_link_shows_the_gallery_to_anyone_and_nothing_more() {
     all.sort();
     seen.sort();
     assert_eq!(seen, all);
-    let first = &albums[0]["images"][0];
+    let first = albums[0]["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["imageId"] == trip.photos[0][0].as_str())
+        .unwrap();
     assert!(first["thumbUrl"].as_str().unwrap().contains("/renditions/"));
     assert!(first["previewUrl"].as_str().is_some());
-    assert!(
-        first["url"].as_str().unwrap().contains("/uploads/"),
-        "downloads allowed"
-    );
+    // Downloads allowed, locations hidden: the preview rendition, never an original
+    // (its EXIF would carry the GPS and the camera).
+    assert_eq!(view["downloads"], "preview");
+    assert_eq!(first["url"], first["previewUrl"]);
+    assert!(!text.contains("/uploads/"), "an original leaked: {text}");
+    assert_eq!(first["caption"], "Sunset with the");
+    assert_eq!(first["tags"], json!(["beach"]));
     assert_eq!(first["takenAtOffsetMinutes"], 120);
     // Location off: no coordinates (not even in the description), place or camera.
     for secret in [
@@ -235,7 +253,7 @@ async fn a_gallery_link_shows_the_gallery_to_anyone_and_nothing_more() {
         }
     }
     assert!(!without_urls.to_string().contains(&trip.owner.to_string()));
-    // Photos of the owner's other galleries are not there.
+    // Nothing of the owner's other galleries: their albums and photos are not there.
     let other = app
         .upload_photos(
             &alice,
@@ -246,8 +264,22 @@ async fn a_gallery_link_shows_the_gallery_to_anyone_and_nothing_more() {
             )],
         )
         .await;
+    let job = app.process_job_id(&alice, &other).await;
+    app.run_job_now(job).await.unwrap();
+    let other_album: Uuid = client
+        .query_one(
+            "SELECT a.id FROM albums a JOIN processing_jobs j ON j.gallery_id = a.gallery_id \
+             WHERE j.id = $1",
+            &[&job],
+        )
+        .await
+        .unwrap()
+        .get(0);
     let text = open(&app, &token, None).await.text().await.unwrap();
     assert!(!text.contains(&other[0]));
+    assert!(!text.contains(&other_album.to_string()));
+    let again: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(again["albums"].as_array().unwrap().len(), 2);
 
     // The owner's list counts views.
     let list: Value = app.get("/api/shares", &alice).await.json().await.unwrap();
@@ -297,6 +329,24 @@ async fn download_off_leaves_no_original_and_location_on_shows_it() {
             .unwrap()
             .contains("54.91° N")
     );
+    assert_eq!(view["downloads"], "none");
+
+    // Downloads with locations shown: the originals themselves.
+    let created = share(
+        &app,
+        &alice,
+        &format!("/api/albums/{}/shares", trip.albums[0]),
+        json!({"showLocation": true}),
+    )
+    .await;
+    let view: Value = open(&app, &token_of(&created), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["downloads"], "original");
+    let image = &view["albums"][0]["images"][0];
+    assert!(image["url"].as_str().unwrap().contains("/uploads/"));
 }
 
 #[tokio::test]
@@ -665,6 +715,8 @@ async fn a_member_sees_the_shared_album_and_nothing_else_until_removed() {
     let view: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(image_ids(&view), trip.photos[0]);
     assert!(!text.contains("54.91") && !text.contains("Fujifilm"));
+    assert_eq!(view["downloads"], "preview");
+    assert!(!text.contains("/uploads/"));
 
     // Never the owner's other albums, gallery or photos.
     for path in [
@@ -741,4 +793,68 @@ async fn a_member_sees_the_shared_album_and_nothing_else_until_removed() {
         .await
         .unwrap();
     assert_error(response, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn wrong_passwords_sent_all_at_once_get_no_more_checks_than_the_limit() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let trip = trip(&app, &alice).await;
+    let created = share(
+        &app,
+        &alice,
+        &format!("/api/galleries/{}/shares", trip.gallery),
+        json!({"password": "right"}),
+    )
+    .await;
+    let token = token_of(&created);
+    // 30 guesses from one address at the same moment: each is counted before its
+    // password is checked, so exactly the per-address limit of them are checked.
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let (app, token) = (app.app.clone(), token.clone());
+        guesses.spawn(async move {
+            let password = format!("guess {i}");
+            share_links::open(
+                &app,
+                &token,
+                Attempt {
+                    password: Some(&password),
+                    address: "203.0.113.50",
+                },
+            )
+            .await
+            .unwrap_err()
+            .code()
+        });
+    }
+    let mut codes = Vec::new();
+    while let Some(code) = guesses.join_next().await {
+        codes.push(code.unwrap());
+    }
+    let checked = codes.iter().filter(|c| **c == "wrong_password").count();
+    let refused = codes.iter().filter(|c| **c == "too_many_attempts").count();
+    assert_eq!(
+        (checked, refused),
+        (share_links::PASSWORD_FAILURES_PER_ADDRESS as usize, 25),
+        "{codes:?}"
+    );
+    // Only the checked ones stay counted: the link as a whole has 5 of its 20.
+    let counted: Vec<(String, i32)> = app
+        .db
+        .client()
+        .await
+        .query(
+            "SELECT scope, failures FROM share_password_failures ORDER BY scope",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        counted,
+        vec![("*".to_string(), 5), ("203.0.113.50".to_string(), 5)]
+    );
 }

@@ -70,24 +70,75 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Coordinates written into text ("near 52.46° N, 13.31° E", "54.9°S 8.3°W"): what the
-/// offline organiser puts in album descriptions, and what a model may echo.
+/// Coordinates written into text: "near 52.46° N, 13.31° E" and "54.9°S 8.3°W" (what the
+/// offline organiser puts in album descriptions), and decimal pairs such as
+/// "at 52.4559, 13.3063" (what the model is told, and may echo).
 static COORDINATES: LazyLock<regex::Regex> = LazyLock::new(|| {
-    let one = r"-?\d{1,3}(?:[.,]\d+)?\s?°\s?[NSEWnsew]\b";
+    let degrees = r"-?\d{1,3}(?:[.,]\d+)?\s?°\s?[NSEWnsew]\b";
+    let decimal = r"-?\d{1,3}\.\d{2,}";
     regex::Regex::new(&format!(
-        r"(?:\s*\b(?:near|at|bei|près de|cerca de)\s+)?{one}(?:\s*,?\s*{one})?"
+        r"(?:\s*\b(?:near|at|bei|près de|cerca de)\s+)?(?:{degrees}(?:\s*,?\s*{degrees})?|{decimal}\s*,\s*{decimal})"
     ))
     .expect("the coordinates pattern compiles")
 });
 
+/// What a share that hides locations cuts out of the text it shows (titles,
+/// descriptions, captions, tags): coordinates, and the names of the cameras its photos
+/// were taken with. Place names a model wrote in its own words stay.
+pub struct Redactor {
+    cameras: Option<regex::Regex>,
+}
+
+impl Redactor {
+    /// `cameras`: each photo's make and model, as recorded.
+    pub fn new<'a>(cameras: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Self {
+        let mut names: Vec<String> = Vec::new();
+        for (make, model) in cameras {
+            let model = model.map(str::trim).filter(|m| m.chars().count() >= 3);
+            if let Some(model) = model {
+                if let Some(make) = make.map(str::trim).filter(|m| !m.is_empty()) {
+                    names.push(format!("{make} {model}"));
+                }
+                names.push(model.to_string());
+            }
+        }
+        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        names.dedup();
+        let cameras = (!names.is_empty()).then(|| {
+            let alternatives: Vec<String> = names.iter().map(|n| regex::escape(n)).collect();
+            regex::Regex::new(&format!(r"(?i)\b(?:{})\b", alternatives.join("|")))
+                .expect("escaped names compile")
+        });
+        Self { cameras }
+    }
+
+    /// `text` without coordinates or camera names, its spacing and punctuation tidied.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = without_coordinates(text);
+        if let Some(cameras) = &self.cameras
+            && cameras.is_match(&out)
+        {
+            out = tidy(&cameras.replace_all(&out, ""));
+        }
+        out
+    }
+}
+
+fn tidy(text: &str) -> String {
+    let mut out = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (from, to) in [(" .", "."), (" ,", ","), (",.", "."), (" :", ":")] {
+        out = out.replace(from, to);
+    }
+    out.trim().to_string()
+}
+
 /// `text` without the coordinates written into it, for a share that hides locations.
 pub fn without_coordinates(text: &str) -> String {
-    if !text.contains('°') {
+    if !COORDINATES.is_match(text) {
         return text.to_string();
     }
-    let cut = COORDINATES.replace_all(text, "");
     // "6 photos taken at 18:20 near 54.91° N, 8.31° E." → "6 photos taken at 18:20."
-    cut.replace(" .", ".").replace(" ,", ",").trim().to_string()
+    tidy(&COORDINATES.replace_all(text, ""))
 }
 
 #[cfg(test)]
@@ -130,5 +181,29 @@ mod tests {
             without_coordinates("Sunset on the beach"),
             "Sunset on the beach"
         );
+        assert_eq!(
+            without_coordinates("Dunes at 54.9123, 8.3123 in the wind"),
+            "Dunes in the wind"
+        );
+        assert_eq!(
+            without_coordinates("3.5 km walk, 2 hours"),
+            "3.5 km walk, 2 hours"
+        );
+    }
+
+    #[test]
+    fn camera_names_are_cut_from_text_and_other_words_stay() {
+        let r = Redactor::new([
+            (Some("Google"), Some("Pixel 8")),
+            (Some("Fujifilm"), Some("X100V")),
+            (Some("Apple"), None),
+        ]);
+        assert_eq!(
+            r.scrub("Golden hour, shot on the Google Pixel 8 near 54.91° N, 8.31° E."),
+            "Golden hour, shot on the."
+        );
+        assert_eq!(r.scrub("x100v colours at 52.4559, 13.3063"), "colours");
+        assert_eq!(r.scrub("An apple tree"), "An apple tree");
+        assert_eq!(Redactor::new([]).scrub("Pixel 8 art"), "Pixel 8 art");
     }
 }

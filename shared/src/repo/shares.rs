@@ -169,39 +169,18 @@ pub async fn count_view(
     Ok(())
 }
 
-/// The seconds until the latest-ending lock on these scopes of a link lifts: a scope is
-/// locked while its window (`window_secs` long) holds at least its limit of failures.
-/// `None` when no scope is locked.
-pub async fn password_lock(
-    client: &impl GenericClient,
-    share_id: Uuid,
-    scopes: &[(&str, i32)],
-    window_secs: i32,
-) -> Result<Option<i64>, tokio_postgres::Error> {
-    let (names, limits): (Vec<&str>, Vec<i32>) = scopes.iter().copied().unzip();
-    let stmt = client
-        .prepare_cached(
-            "SELECT max(ceil(extract(epoch FROM f.window_started_at + make_interval(secs => $4) - now())))::bigint \
-             FROM share_password_failures f \
-             JOIN UNNEST($2::text[], $3::int[]) AS l(scope, max_failures) ON l.scope = f.scope \
-             WHERE f.share_id = $1 AND f.failures >= l.max_failures \
-               AND f.window_started_at + make_interval(secs => $4) > now()",
-        )
-        .await?;
-    let window = f64::from(window_secs);
-    let row = client
-        .query_one(&stmt, &[&share_id, &names, &limits, &window])
-        .await?;
-    Ok(row.get::<_, Option<i64>>(0).map(|s| s.max(1)))
-}
-
-/// Counts a wrong password against each scope: a window that has ended starts again at one.
-pub async fn record_password_failure(
+/// One attempt at a link's password, counted before the password is checked, in one
+/// statement per attempt: each scope's row is locked while it is counted, so attempts
+/// that arrive together are counted one after another and no more than a scope's limit
+/// can pass in one window, however many arrive at once. A window (`window_secs` long)
+/// that has ended starts again at one. Returns each scope's count in its window and the
+/// seconds left of that window.
+pub async fn count_password_attempt(
     client: &impl GenericClient,
     share_id: Uuid,
     scopes: &[&str],
     window_secs: i32,
-) -> Result<(), tokio_postgres::Error> {
+) -> Result<Vec<(String, i32, i64)>, tokio_postgres::Error> {
     let stmt = client
         .prepare_cached(
             "INSERT INTO share_password_failures AS f (share_id, scope, window_started_at, failures) \
@@ -210,13 +189,33 @@ pub async fn record_password_failure(
                failures = CASE WHEN f.window_started_at + make_interval(secs => $3) > now() \
                                THEN f.failures + 1 ELSE 1 END, \
                window_started_at = CASE WHEN f.window_started_at + make_interval(secs => $3) > now() \
-                               THEN f.window_started_at ELSE now() END",
+                               THEN f.window_started_at ELSE now() END \
+             RETURNING f.scope, f.failures, \
+               greatest(1, ceil(extract(epoch FROM f.window_started_at + make_interval(secs => $3) - now())))::bigint",
         )
         .await?;
     let window = f64::from(window_secs);
-    client
-        .execute(&stmt, &[&share_id, &scopes, &window])
+    Ok(client
+        .query(&stmt, &[&share_id, &scopes, &window])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// Takes back an attempt that gave the right password: only wrong ones count.
+pub async fn uncount_password_attempt(
+    client: &impl GenericClient,
+    share_id: Uuid,
+    scopes: &[&str],
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE share_password_failures SET failures = failures - 1 \
+             WHERE share_id = $1 AND scope = ANY($2::text[]) AND failures > 0",
+        )
         .await?;
+    client.execute(&stmt, &[&share_id, &scopes]).await?;
     Ok(())
 }
 

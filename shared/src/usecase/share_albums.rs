@@ -15,8 +15,8 @@ use crate::usecase::view_share::{self, Reveal};
 /// The one role there is.
 pub const VIEWER: &str = "viewer";
 
-/// What a member sees: the album's photos and originals, no locations or camera (the
-/// owner's default for a share link).
+/// What a member sees: as a share link does by default, downloads (the preview
+/// rendition) and no locations or camera.
 const MEMBER_SEES: Reveal = Reveal {
     originals: true,
     location: false,

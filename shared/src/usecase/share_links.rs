@@ -198,17 +198,36 @@ async fn check_password(
     phc: &str,
     attempt: &Attempt<'_>,
 ) -> Result<(), ApiError> {
+    let Some(password) = attempt.password else {
+        return Err(ApiError::unauthorized(
+            "password_required",
+            "This link has a password: send it in the `Share-Password` header.",
+        ));
+    };
     let share_id = link.id;
     let address = attempt.address.chars().take(64).collect::<String>();
-    let scopes = [
-        (WHOLE_LINK, PASSWORD_FAILURES_PER_LINK),
-        (address.as_str(), PASSWORD_FAILURES_PER_ADDRESS),
-    ];
-    let locked = db::with_client(&app.pool, |client| async move {
-        shares::password_lock(&client, share_id, &scopes, PASSWORD_WINDOW_SECS).await
+    let scopes = [WHOLE_LINK, address.as_str()];
+    let counted = db::with_client(&app.pool, |client| async move {
+        shares::count_password_attempt(&client, share_id, &scopes, PASSWORD_WINDOW_SECS).await
     })
     .await?;
-    if let Some(secs) = locked {
+    let over = counted
+        .iter()
+        .filter(|(scope, n, _)| {
+            let limit = match scope.as_str() {
+                WHOLE_LINK => PASSWORD_FAILURES_PER_LINK,
+                _ => PASSWORD_FAILURES_PER_ADDRESS,
+            };
+            *n > limit
+        })
+        .map(|(_, _, secs)| *secs)
+        .max();
+    if let Some(secs) = over {
+        // Refused unchecked: not a guess, so not counted.
+        db::with_client(&app.pool, |client| async move {
+            shares::uncount_password_attempt(&client, share_id, &scopes).await
+        })
+        .await?;
         tracing::warn!(%share_id, retry_after = secs, "share password attempts locked");
         return Err(ApiError::TooManyRequests {
             code: "too_many_attempts",
@@ -219,27 +238,20 @@ async fn check_password(
             retry_after_secs: secs.unsigned_abs(),
         });
     }
-    let Some(password) = attempt.password else {
-        return Err(ApiError::unauthorized(
-            "password_required",
-            "This link has a password: send it in the `Share-Password` header.",
-        ));
-    };
     let (password, phc) = (password.to_string(), phc.to_string());
     let matches = tokio::task::spawn_blocking(move || share::verify_password(&password, &phc))
         .await
         .map_err(ApiError::internal)?;
-    if matches {
-        return Ok(());
+    if !matches {
+        tracing::info!(%share_id, "wrong share password");
+        return Err(ApiError::unauthorized(
+            "wrong_password",
+            "That is not this link's password.",
+        ));
     }
-    let scopes = [WHOLE_LINK, address.as_str()];
     db::with_client(&app.pool, |client| async move {
-        shares::record_password_failure(&client, share_id, &scopes, PASSWORD_WINDOW_SECS).await
+        shares::uncount_password_attempt(&client, share_id, &scopes).await
     })
     .await?;
-    tracing::info!(%share_id, "wrong share password");
-    Err(ApiError::unauthorized(
-        "wrong_password",
-        "That is not this link's password.",
-    ))
+    Ok(())
 }

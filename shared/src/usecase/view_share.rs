@@ -8,7 +8,7 @@ use crate::adapter::postgres as db;
 use crate::adapter::s3::ServeAs;
 use crate::app::App;
 use crate::contract::{GeoPoint, SharedAlbum, SharedImage, SharedView};
-use crate::domain::share::without_coordinates;
+use crate::domain::share::Redactor;
 use crate::domain::{ContentType, ImageKey};
 use crate::error::ApiError;
 use crate::repo::shares::{self, SharedPhotoRow};
@@ -16,10 +16,30 @@ use crate::repo::shares::{self, SharedPhotoRow};
 /// What a share may reveal beyond titles, captions and renditions.
 #[derive(Debug, Clone, Copy)]
 pub struct Reveal {
-    /// URLs of the original files.
+    /// Downloads: the original files when locations are shown too, else the largest
+    /// rendition (an original carries its EXIF: GPS, camera).
     pub originals: bool,
-    /// GPS coordinates and the camera (and coordinates written into descriptions).
+    /// GPS coordinates and the camera (and coordinates and camera names written into
+    /// the text).
     pub location: bool,
+}
+
+/// What a share's `url`s are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Download {
+    None,
+    Original,
+    Preview,
+}
+
+impl Download {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Original => "original",
+            Self::Preview => "preview",
+        }
+    }
 }
 
 /// The albums of `gallery_id` (or only `album_id`) of `owner`, with presigned URLs.
@@ -41,9 +61,20 @@ pub async fn render(
         return Err(ApiError::NotFound { what: "share" });
     }
     let urls = storage.url_signer().await.map_err(ApiError::internal)?;
-    let text = |s: String| match reveal.location {
-        true => s,
-        false => without_coordinates(&s),
+    let redactor = (!reveal.location).then(|| {
+        Redactor::new(
+            rows.iter()
+                .map(|r| (r.camera_make.as_deref(), r.camera_model.as_deref())),
+        )
+    });
+    let text = |s: String| match &redactor {
+        None => s,
+        Some(r) => r.scrub(&s),
+    };
+    let downloads = match (reveal.originals, reveal.location) {
+        (false, _) => Download::None,
+        (true, true) => Download::Original,
+        (true, false) => Download::Preview,
     };
     let mut albums: Vec<SharedAlbum> = Vec::new();
     for row in rows {
@@ -82,8 +113,9 @@ pub async fn render(
         let (thumb_url, preview_url) = urls
             .grid_and_preview(&key, renditions)
             .map_err(ApiError::internal)?;
-        let url = match reveal.originals {
-            true => Some(
+        let url = match downloads {
+            Download::None => None,
+            Download::Original => Some(
                 urls.original(
                     &key,
                     ServeAs {
@@ -92,7 +124,7 @@ pub async fn render(
                 )
                 .map_err(ApiError::internal)?,
             ),
-            false => None,
+            Download::Preview => preview_url.clone(),
         };
         let (location, camera) = match reveal.location {
             true => (
@@ -116,7 +148,12 @@ pub async fn render(
             taken_at,
             taken_at_offset_minutes,
             caption: caption.map(text),
-            tags: tags.unwrap_or_default().into_iter().map(text).collect(),
+            tags: tags
+                .unwrap_or_default()
+                .into_iter()
+                .map(text)
+                .filter(|t| !t.is_empty())
+                .collect(),
             location,
             camera,
         });
@@ -130,6 +167,7 @@ pub async fn render(
         .into(),
         allow_download: reveal.originals,
         show_location: reveal.location,
+        downloads: downloads.as_str().into(),
         expires_at,
         albums,
     })
