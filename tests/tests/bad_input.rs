@@ -166,6 +166,14 @@ async fn identity_problems_are_401s_on_every_user_route() {
         (reqwest::Method::GET, "/api/galleries".into()),
         (reqwest::Method::GET, "/api/jobs".into()),
         (
+            reqwest::Method::POST,
+            format!("/api/jobs/{}/cancel", Uuid::new_v4()),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/jobs/{}/retry", Uuid::new_v4()),
+        ),
+        (
             reqwest::Method::GET,
             format!("/api/images/{}", Uuid::new_v4()),
         ),
@@ -1128,6 +1136,58 @@ async fn sharing_refuses_each_kind_of_bad_request() {
                 t,
                 404,
                 "not_found",
+            ),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn cancel_and_retry_refuse_unknown_and_malformed_jobs() {
+    let app = TestApp::spawn().await;
+    let token = app.token("alice");
+    let unknown = Uuid::new_v4();
+    run(
+        &app,
+        vec![
+            post(
+                "cancel: unknown job",
+                &format!("/api/jobs/{unknown}/cancel"),
+                &token,
+                json!({}),
+                404,
+                "not_found",
+            ),
+            post(
+                "cancel: not a uuid",
+                "/api/jobs/nope/cancel",
+                &token,
+                json!({}),
+                404,
+                "not_found",
+            ),
+            post(
+                "retry: unknown job",
+                &format!("/api/jobs/{unknown}/retry"),
+                &token,
+                json!({}),
+                404,
+                "not_found",
+            ),
+            post(
+                "retry: not a uuid",
+                "/api/jobs/nope/retry",
+                &token,
+                json!({}),
+                404,
+                "not_found",
+            ),
+            get(
+                "cancel: GET is not the method",
+                &format!("/api/jobs/{unknown}/cancel"),
+                Some(&token),
+                405,
+                "method_not_allowed",
             ),
         ],
     )

@@ -319,3 +319,42 @@ async fn sharing_events_drive_their_handlers_and_count_wrong_passwords_per_sourc
         assert_eq!(status, 404, "{name}");
     }
 }
+
+#[tokio::test]
+async fn cancel_and_retry_events_drive_their_handlers() {
+    let app = TestApp::spawn().await;
+    let token = app.token(COGNITO_SUB);
+    let ids = app
+        .upload_photos(
+            &token,
+            &[(
+                "a.jpg",
+                "image/jpeg",
+                photos::jpeg(20, 20, [9, 9, 9], &Exif::default()),
+            )],
+        )
+        .await;
+    let job = app.process_job_id(&token, &ids).await;
+    let (status, body) = invoke(
+        &app,
+        with_path(event("cancel-job"), &format!("/api/jobs/{job}/cancel")),
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("cancelled")),
+        "{body}"
+    );
+    let (status, body) = invoke(
+        &app,
+        with_path(event("retry-job"), &format!("/api/jobs/{job}/retry")),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    assert_ne!(body["jobId"], job.to_string());
+    // The stored events name a job nobody has.
+    for name in ["cancel-job", "retry-job"] {
+        let (status, _) = invoke(&app, event(name)).await;
+        assert_eq!(status, 404, "{name}");
+    }
+}

@@ -806,3 +806,39 @@ async fn sharing_responses_match_the_documented_schemas() {
         assert_eq!(status, 404);
     }
 }
+
+#[tokio::test]
+async fn cancel_and_retry_responses_match_the_documented_schemas() {
+    let spec = Spec::load();
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let a = Some(alice.as_str());
+    let ids = app
+        .upload_photos(
+            &alice,
+            &[(
+                "a.jpg",
+                "image/jpeg",
+                photos::jpeg(20, 20, [1, 2, 3], &Exif::default()),
+            )],
+        )
+        .await;
+    let job = app.process_job_id(&alice, &ids).await;
+    let cancel_t = "/api/jobs/{jobId}/cancel";
+    let retry_t = "/api/jobs/{jobId}/retry";
+    let cancel = format!("/api/jobs/{job}/cancel");
+    let retry = format!("/api/jobs/{job}/retry");
+    let (status, _) = call(&app, &spec, "post", retry_t, &retry, a, None).await;
+    assert_eq!(status, 409, "a pending job is not retried");
+    let (status, _) = call(&app, &spec, "post", cancel_t, &cancel, a, None).await;
+    assert_eq!(status, 200);
+    let (status, _) = call(&app, &spec, "post", cancel_t, &cancel, a, None).await;
+    assert_eq!(status, 409);
+    let (status, _) = call(&app, &spec, "post", retry_t, &retry, a, None).await;
+    assert_eq!(status, 202);
+    let unknown = format!("/api/jobs/{}/retry", Uuid::new_v4());
+    let (status, _) = call(&app, &spec, "post", retry_t, &unknown, a, None).await;
+    assert_eq!(status, 404);
+    let (status, _) = call(&app, &spec, "post", cancel_t, &cancel, None, None).await;
+    assert_eq!(status, 401);
+}

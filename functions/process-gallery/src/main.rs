@@ -1,4 +1,4 @@
-//! Lambda: POST /api/galleries/process. Wiring only; the handler lives in `momentarium_shared::http`.
+//! Lambda: POST /api/galleries/process, POST /api/jobs/{jobId}/cancel and POST /api/jobs/{jobId}/retry. Wiring only; the handlers live in `momentarium_shared::http`.
 
 use momentarium_shared::config::Need;
 use momentarium_shared::http;

@@ -43,7 +43,7 @@ impl ShareToken {
 }
 
 /// argon2id with OWASP's first recommended setting (19 MiB, two passes, one lane):
-/// memory-hard, and 26 ms per check on one core of the test machine (docs/PERFORMANCE.md).
+/// memory-hard, and 21–26 ms per check on one core of the test machine (docs/PERFORMANCE.md).
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)

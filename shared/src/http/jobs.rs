@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use super::extract::{PageQuery, parse_id};
 use crate::app::App;
-use crate::contract::{JobList, JobStatusBody};
+use crate::contract::{JobList, JobStatusBody, ProcessAccepted};
 use crate::domain::Caller;
 use crate::domain::JobStatus;
 use crate::error::ApiError;
 use crate::repo::jobs::JobRow;
-use crate::usecase::read_job_status;
+use crate::usecase::{cancel_job, read_job_status};
 
 /// How often a followed job is read again: often just after a change (a job that moves
 /// tends to move again: a small batch organised offline is done in well under a second),
@@ -38,6 +38,34 @@ pub async fn job_status(
 ) -> Result<Json<JobStatusBody>, ApiError> {
     let job = read_job_status::job_status(&app, &caller, parse_id(&job_id, "job")?).await?;
     Ok(Json(status_body(job)))
+}
+
+/// POST /api/jobs/{jobId}/cancel: the job as it is now, cancelled.
+pub async fn cancel(
+    State(app): State<App>,
+    caller: Caller,
+    Path(job_id): Path<String>,
+) -> Result<Json<JobStatusBody>, ApiError> {
+    let job = cancel_job::cancel_job(&app, &caller, parse_id(&job_id, "job")?).await?;
+    Ok(Json(status_body(job)))
+}
+
+/// POST /api/jobs/{jobId}/retry: 202 with the new job that organises the same photos.
+pub async fn retry(
+    State(app): State<App>,
+    caller: Caller,
+    Path(job_id): Path<String>,
+) -> Result<(axum::http::StatusCode, Json<ProcessAccepted>), ApiError> {
+    let accepted = cancel_job::retry_job(&app, &caller, parse_id(&job_id, "job")?).await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(ProcessAccepted {
+            job_id: accepted.job_id,
+            gallery_id: accepted.gallery_id,
+            status: accepted.status,
+            status_url: format!("/api/jobs/{}/status", accepted.job_id),
+        }),
+    ))
 }
 
 /// GET /api/jobs

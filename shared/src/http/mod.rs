@@ -116,12 +116,13 @@ pub fn upload_routes() -> Vec<Route> {
     )]
 }
 
-/// The `process-gallery` function.
+/// The `process-gallery` function: asking for work, cancelling it, trying it again.
 pub fn processing_routes() -> Vec<Route> {
-    vec![Route::post(
-        "/api/galleries/process",
-        galleries::process_gallery,
-    )]
+    vec![
+        Route::post("/api/galleries/process", galleries::process_gallery),
+        Route::post("/api/jobs/{job_id}/cancel", jobs::cancel),
+        Route::post("/api/jobs/{job_id}/retry", jobs::retry),
+    ]
 }
 
 /// The `get-gallery` function.

@@ -365,3 +365,27 @@ pub async fn stranded(
     );
     super::fetch_all(client, &sql, &[&older_than.as_secs_f64(), &limit]).await
 }
+
+/// Cancels one of the user's jobs if it has not ended, in one statement: a pending job
+/// never runs, and a worker holding a processing one loses its claim (its next stage and
+/// its result transaction find the claim gone and write nothing). `None` when the job is
+/// not the user's; the flag says whether this call cancelled it.
+pub async fn cancel(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Option<(JobRow, bool)>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "UPDATE processing_jobs SET status = 'cancelled', stage = NULL, lease_owner = NULL, \
+                 lease_expires_at = NULL, completed_at = now(), updated_at = now(), \
+                 error = 'Cancelled before it finished; nothing was written.' \
+             WHERE id = $1 AND user_id = $2 AND status IN ('pending', 'processing') \
+             RETURNING {COLUMNS}"
+        ))
+        .await?;
+    if let Some(row) = client.query_opt(&stmt, &[&id, &user_id]).await? {
+        return Ok(Some((JobRow::try_from(&row)?, true)));
+    }
+    Ok(find(client, user_id, id).await?.map(|job| (job, false)))
+}

@@ -3,6 +3,7 @@
 //! all call these.
 
 pub mod backfill_renditions;
+pub mod cancel_job;
 pub mod check_health;
 pub mod identify_caller;
 pub mod issue_upload_urls;

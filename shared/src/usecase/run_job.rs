@@ -119,7 +119,9 @@ pub async fn run_job(
     match run(app, &job, &owner, delivery).await {
         Ok(outcome) => Ok(outcome),
         Err(Trouble::LostLease) => {
-            tracing::warn!("another worker took the job over; dropping this run");
+            tracing::warn!(
+                "the claim is gone (the job was cancelled, or another worker took it over); dropping this run"
+            );
             Ok(ProcessOutcome::HeldElsewhere)
         }
         Err(Trouble::Permanent(sentence)) => {

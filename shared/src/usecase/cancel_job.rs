@@ -1,0 +1,82 @@
+//! Cancelling a job, and trying a failed or cancelled one again.
+
+use uuid::Uuid;
+
+use crate::adapter::postgres as db;
+use crate::app::App;
+use crate::domain::{Caller, ImageStatus, JobStatus};
+use crate::error::ApiError;
+use crate::repo::images;
+use crate::repo::jobs::{self, JobRow};
+use crate::usecase::request_processing::{self, JobAccepted};
+
+/// Cancels one of the caller's jobs. A pending job is cancelled at once; a running one
+/// is cancelled too, and its worker stops at its next step and writes nothing. A job that
+/// has ended is a 409.
+#[tracing::instrument(skip(app), fields(user_id = %caller.user_id))]
+pub async fn cancel_job(app: &App, caller: &Caller, job_id: Uuid) -> Result<JobRow, ApiError> {
+    let user_id = caller.user_id;
+    let (job, cancelled) = db::with_client(&app.pool, |client| async move {
+        jobs::cancel(&client, user_id, job_id).await
+    })
+    .await?
+    .ok_or(ApiError::NotFound { what: "job" })?;
+    if !cancelled {
+        return Err(ApiError::conflict(
+            "job_finished",
+            format!(
+                "This job has already ended ({}); there is nothing to cancel.",
+                job.status.as_str()
+            ),
+        ));
+    }
+    tracing::info!(%job_id, "job cancelled");
+    Ok(job)
+}
+
+/// Organises a failed or cancelled job's photos again, as a new job (with its own
+/// gallery), leaving the old one as it ended. Photos deleted since are left out. Asking
+/// twice for the same job answers the same new job.
+#[tracing::instrument(skip(app), fields(user_id = %caller.user_id))]
+pub async fn retry_job(app: &App, caller: &Caller, job_id: Uuid) -> Result<JobAccepted, ApiError> {
+    let user_id = caller.user_id;
+    let (job, remaining) = db::with_client(&app.pool, |client| async move {
+        let Some(job) = jobs::find(&client, user_id, job_id).await? else {
+            return Ok((None, Vec::new()));
+        };
+        let remaining = images::find_many(&client, user_id, &job.image_ids).await?;
+        Ok((Some(job), remaining))
+    })
+    .await?;
+    let job = job.ok_or(ApiError::NotFound { what: "job" })?;
+    if !matches!(job.status, JobStatus::Failed | JobStatus::Cancelled) {
+        return Err(ApiError::conflict(
+            "not_retryable",
+            format!(
+                "Only a failed or cancelled job can be tried again; this one is {}.",
+                job.status.as_str()
+            ),
+        ));
+    }
+    let uploaded: std::collections::HashSet<Uuid> = remaining
+        .iter()
+        .filter(|i| i.status == ImageStatus::Uploaded)
+        .map(|i| i.id)
+        .collect();
+    let ids: Vec<Uuid> = job
+        .image_ids
+        .iter()
+        .filter(|id| uploaded.contains(id))
+        .copied()
+        .collect();
+    if ids.is_empty() {
+        return Err(ApiError::conflict(
+            "no_photos_left",
+            "None of this job's photos are still in your library; upload them again.",
+        ));
+    }
+    let key = format!("retry:{job_id}");
+    let accepted = request_processing::request_processing(app, caller, &ids, Some(&key)).await?;
+    tracing::info!(%job_id, new_job_id = %accepted.job_id, photos = ids.len(), "job retried");
+    Ok(accepted)
+}

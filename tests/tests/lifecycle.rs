@@ -1,0 +1,325 @@
+//! Stopping what was started and trying it again: cancel a pending or a running job
+//! (it writes nothing), a cancel racing a worker's claim (one outcome), retry a failed or
+//! cancelled job as a new one.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use momentarium_shared::domain::JobStatus;
+use momentarium_shared::usecase::run_job::{Delivery, ProcessOutcome, run_job};
+use momentarium_tests::gemini::{GeminiServer, Reply};
+use momentarium_tests::photos::{self, Exif};
+use momentarium_tests::{TestApp, assert_error};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+async fn photos_of(app: &TestApp, token: &str, n: u8) -> Vec<String> {
+    let files: Vec<(String, Vec<u8>)> = (0..n)
+        .map(|i| {
+            (
+                format!("p{i}.jpg"),
+                photos::jpeg(40, 30, [i * 40, 90, 120], &Exif::default()),
+            )
+        })
+        .collect();
+    let specs: Vec<(&str, &str, Vec<u8>)> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), "image/jpeg", bytes.clone()))
+        .collect();
+    app.upload_photos(token, &specs).await
+}
+
+async fn post(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    app.http
+        .post(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn albums_of_job(app: &TestApp, job: Uuid) -> i64 {
+    app.db
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM albums a JOIN processing_jobs j ON j.gallery_id = a.gallery_id \
+             WHERE j.id = $1",
+            &[&job],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_pending_job_cancelled_never_runs_and_an_ended_one_cannot_be_cancelled() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let ids = photos_of(&app, &alice, 2).await;
+    let job = app.process_job_id(&alice, &ids).await;
+    let cancel = format!("/api/jobs/{job}/cancel");
+
+    // Someone else's job is as absent as an unknown one.
+    assert_error(
+        post(&app, &cancel, &app.token("bob")).await,
+        404,
+        "not_found",
+    )
+    .await;
+
+    let response = post(&app, &cancel, &alice).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "cancelled");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was written")
+    );
+
+    // Its delivery arrives later: nothing runs.
+    let outcome = app.run_job_now(job).await.unwrap();
+    assert!(
+        matches!(
+            outcome,
+            ProcessOutcome::AlreadyFinished(JobStatus::Cancelled)
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(albums_of_job(&app, job).await, 0);
+    assert_error(post(&app, &cancel, &alice).await, 409, "job_finished").await;
+
+    // A completed job cannot be cancelled either.
+    let done = app.process_job_id(&alice, &ids).await;
+    app.run_job_now(done).await.unwrap();
+    assert_error(
+        post(&app, &format!("/api/jobs/{done}/cancel"), &alice).await,
+        409,
+        "job_finished",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_running_job_cancelled_stops_and_writes_nothing() {
+    // The model takes 1.5 s; the job is cancelled while it waits.
+    let gemini = GeminiServer::start(vec![Reply::Delayed(
+        Duration::from_millis(1500),
+        Box::new(Reply::answer(json!({
+            "albums": [{"title": "Garden", "description": "Flowers.", "cover": 1, "photos": [1, 2]}],
+            "photos": [
+                {"photo": 1, "caption": "A ladybird.", "tags": ["insect"]},
+                {"photo": 2, "caption": "A rose.", "tags": ["flower"]}
+            ]
+        }))),
+    )])
+    .await;
+    let app = TestApp::spawn_with_gemini(&gemini, &[]).await;
+    let alice = app.token("alice");
+    let ids = photos_of(&app, &alice, 2).await;
+    let job = app.process_job_id(&alice, &ids).await;
+    let worker = {
+        let app = app.app.clone();
+        tokio::spawn(async move {
+            run_job(
+                &app,
+                job,
+                Delivery {
+                    deadline: Instant::now() + Duration::from_secs(60),
+                },
+            )
+            .await
+        })
+    };
+    // Wait for the worker to be asking the model.
+    let client = app.db.client().await;
+    let started = Instant::now();
+    loop {
+        let stage: Option<String> = client
+            .query_one("SELECT stage FROM processing_jobs WHERE id = $1", &[&job])
+            .await
+            .unwrap()
+            .get(0);
+        if stage.as_deref() == Some("asking_model") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never asked the model"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let response = post(&app, &format!("/api/jobs/{job}/cancel"), &alice).await;
+    assert_eq!(response.status(), 200);
+
+    let outcome = worker.await.unwrap().unwrap();
+    assert!(
+        matches!(outcome, ProcessOutcome::HeldElsewhere),
+        "{outcome:?}"
+    );
+    let row = client
+        .query_one(
+            "SELECT status, (SELECT count(*) FROM images WHERE caption IS NOT NULL) \
+             FROM processing_jobs WHERE id = $1",
+            &[&job],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "cancelled");
+    assert_eq!(row.get::<_, i64>(1), 0, "no caption was written");
+    assert_eq!(albums_of_job(&app, job).await, 0);
+}
+
+#[tokio::test]
+async fn a_cancel_racing_a_workers_claim_has_exactly_one_outcome() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let ids = photos_of(&app, &alice, 3).await;
+    let (mut cancelled, mut completed) = (0, 0);
+    for _ in 0..12 {
+        let job = app.process_job_id(&alice, &ids).await;
+        let worker = {
+            let app = app.app.clone();
+            tokio::spawn(async move {
+                run_job(
+                    &app,
+                    job,
+                    Delivery {
+                        deadline: Instant::now() + Duration::from_secs(60),
+                    },
+                )
+                .await
+            })
+        };
+        let response = post(&app, &format!("/api/jobs/{job}/cancel"), &alice).await;
+        let status = response.status().as_u16();
+        worker.await.unwrap().unwrap();
+        let state: String = app
+            .db
+            .client()
+            .await
+            .query_one("SELECT status FROM processing_jobs WHERE id = $1", &[&job])
+            .await
+            .unwrap()
+            .get(0);
+        let albums = albums_of_job(&app, job).await;
+        match status {
+            200 => {
+                assert_eq!((state.as_str(), albums), ("cancelled", 0));
+                cancelled += 1;
+            }
+            409 => {
+                assert_eq!(state, "completed");
+                assert!(albums > 0);
+                completed += 1;
+            }
+            other => panic!("cancel answered {other}"),
+        }
+    }
+    assert_eq!(cancelled + completed, 12);
+}
+
+#[tokio::test]
+async fn a_cancelled_or_failed_job_is_tried_again_as_a_new_job_with_the_same_photos() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let ids = photos_of(&app, &alice, 3).await;
+    let job = app.process_job_id(&alice, &ids).await;
+    assert_eq!(
+        post(&app, &format!("/api/jobs/{job}/cancel"), &alice)
+            .await
+            .status(),
+        200
+    );
+    let retry = format!("/api/jobs/{job}/retry");
+    assert_error(
+        post(&app, &retry, &app.token("bob")).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let response = post(&app, &retry, &alice).await;
+    assert_eq!(response.status(), 202);
+    let accepted: Value = response.json().await.unwrap();
+    let new_job = Uuid::parse_str(accepted["jobId"].as_str().unwrap()).unwrap();
+    assert_ne!(new_job, job);
+    // Asked twice: the same new job.
+    let again: Value = post(&app, &retry, &alice).await.json().await.unwrap();
+    assert_eq!(again["jobId"], accepted["jobId"]);
+
+    app.run_job_now(new_job).await.unwrap();
+    let client = app.db.client().await;
+    let organised: Vec<Uuid> = client
+        .query(
+            "SELECT ai.image_id FROM album_images ai JOIN processing_jobs j \
+             ON j.gallery_id = ai.gallery_id WHERE j.id = $1 ORDER BY ai.image_id",
+            &[&new_job],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut wanted: Vec<Uuid> = ids.iter().map(|i| Uuid::parse_str(i).unwrap()).collect();
+    wanted.sort();
+    assert_eq!(organised, wanted);
+    // The old job stays as it ended; a completed one is not retried.
+    let old: String = client
+        .query_one("SELECT status FROM processing_jobs WHERE id = $1", &[&job])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(old, "cancelled");
+    assert_error(
+        post(&app, &format!("/api/jobs/{new_job}/retry"), &alice).await,
+        409,
+        "not_retryable",
+    )
+    .await;
+
+    // A failed job whose photos were partly deleted since: the rest are tried again.
+    let failed = app.process_job_id(&alice, &ids).await;
+    client
+        .execute(
+            "UPDATE processing_jobs SET status = 'failed', error = 'The model was unavailable.' \
+             WHERE id = $1",
+            &[&failed],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "DELETE FROM images WHERE id = $1",
+            &[&Uuid::parse_str(&ids[0]).unwrap()],
+        )
+        .await
+        .unwrap();
+    let response = post(&app, &format!("/api/jobs/{failed}/retry"), &alice).await;
+    assert_eq!(response.status(), 202);
+    let accepted: Value = response.json().await.unwrap();
+    let retried = Uuid::parse_str(accepted["jobId"].as_str().unwrap()).unwrap();
+    let photos: Vec<Uuid> = client
+        .query_one(
+            "SELECT image_ids FROM processing_jobs WHERE id = $1",
+            &[&retried],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(photos.len(), 2);
+
+    // None left: nothing to try.
+    client
+        .execute("DELETE FROM images WHERE user_id = (SELECT user_id FROM processing_jobs WHERE id = $1)", &[&failed])
+        .await
+        .unwrap();
+    assert_error(
+        post(&app, &format!("/api/jobs/{job}/retry"), &alice).await,
+        409,
+        "no_photos_left",
+    )
+    .await;
+}
