@@ -179,7 +179,9 @@ async fn a_cancel_racing_a_workers_claim_has_exactly_one_outcome() {
     let alice = app.token("alice");
     let ids = photos_of(&app, &alice, 3).await;
     let (mut cancelled, mut completed) = (0, 0);
-    for _ in 0..12 {
+    // The cancel is sent after the worker starts, a little later each time: at first it
+    // meets the job pending or mid-run, at the end (1.5 s on) the job is long done.
+    for delay_ms in [0, 0, 0, 5, 10, 20, 40, 80, 160, 320, 640, 1500] {
         let job = app.process_job_id(&alice, &ids).await;
         let worker = {
             let app = app.app.clone();
@@ -194,6 +196,7 @@ async fn a_cancel_racing_a_workers_claim_has_exactly_one_outcome() {
                 .await
             })
         };
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         let response = post(&app, &format!("/api/jobs/{job}/cancel"), &alice).await;
         let status = response.status().as_u16();
         worker.await.unwrap().unwrap();
@@ -220,6 +223,12 @@ async fn a_cancel_racing_a_workers_claim_has_exactly_one_outcome() {
         }
     }
     assert_eq!(cancelled + completed, 12);
+    // Both sides of the race were run (the first cancels come before the worker can
+    // finish; the last one long after).
+    assert!(
+        cancelled > 0 && completed > 0,
+        "{cancelled} cancelled, {completed} completed"
+    );
 }
 
 #[tokio::test]
