@@ -164,6 +164,14 @@ async fn identity_problems_are_401s_on_every_user_route() {
             format!("/api/galleries/{}", Uuid::new_v4()),
         ),
         (reqwest::Method::GET, "/api/galleries".into()),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/galleries/{}", Uuid::new_v4()),
+        ),
+        (
+            reqwest::Method::DELETE,
+            format!("/api/images/{}", Uuid::new_v4()),
+        ),
         (reqwest::Method::GET, "/api/jobs".into()),
         (
             reqwest::Method::POST,
@@ -1188,6 +1196,59 @@ async fn cancel_and_retry_refuse_unknown_and_malformed_jobs() {
                 Some(&token),
                 405,
                 "method_not_allowed",
+            ),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_refuses_unknown_and_malformed_ids_and_queries() {
+    let app = TestApp::spawn().await;
+    let token = app.token("alice");
+    let unknown = Uuid::new_v4();
+    let delete = |name, path: String, status, code| Case {
+        name,
+        method: reqwest::Method::DELETE,
+        path,
+        token: Some(token.clone()),
+        body: Body::None,
+        headers: vec![],
+        status,
+        code,
+    };
+    run(
+        &app,
+        vec![
+            delete(
+                "image: unknown",
+                format!("/api/images/{unknown}"),
+                404,
+                "not_found",
+            ),
+            delete(
+                "image: not a uuid",
+                "/api/images/nope".into(),
+                404,
+                "not_found",
+            ),
+            delete(
+                "gallery: unknown",
+                format!("/api/galleries/{unknown}"),
+                404,
+                "not_found",
+            ),
+            delete(
+                "gallery: not a uuid",
+                "/api/galleries/nope".into(),
+                404,
+                "not_found",
+            ),
+            delete(
+                "gallery: withPhotos not a bool",
+                format!("/api/galleries/{unknown}?withPhotos=yes"),
+                400,
+                "invalid_query",
             ),
         ],
     )

@@ -358,3 +358,68 @@ async fn cancel_and_retry_events_drive_their_handlers() {
         assert_eq!(status, 404, "{name}");
     }
 }
+
+#[tokio::test]
+async fn delete_events_drive_their_handlers() {
+    let app = TestApp::spawn().await;
+    let token = app.token(COGNITO_SUB);
+    let ids = app
+        .upload_photos(
+            &token,
+            &[
+                (
+                    "a.jpg",
+                    "image/jpeg",
+                    photos::jpeg(20, 20, [9, 9, 9], &Exif::default()),
+                ),
+                (
+                    "b.jpg",
+                    "image/jpeg",
+                    photos::jpeg(20, 20, [90, 9, 9], &Exif::default()),
+                ),
+            ],
+        )
+        .await;
+    let job = app.process_job_id(&token, &ids).await;
+    app.run_job_now(job).await.unwrap();
+    let gallery: uuid::Uuid = app
+        .db
+        .client()
+        .await
+        .query_one(
+            "SELECT gallery_id FROM processing_jobs WHERE id = $1",
+            &[&job],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let (status, _) = invoke(
+        &app,
+        with_path(event("delete-image"), &format!("/api/images/{}", ids[0])),
+    )
+    .await;
+    assert_eq!(status, 204);
+    // delete-gallery as stored asks withPhotos=true: the other photo goes too.
+    let (status, _) = invoke(
+        &app,
+        with_path(
+            event("delete-gallery"),
+            &format!("/api/galleries/{gallery}"),
+        ),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let left: i64 = app
+        .db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM images", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    for name in ["delete-image", "delete-gallery"] {
+        let (status, _) = invoke(&app, event(name)).await;
+        assert_eq!(status, 404, "{name}");
+    }
+}

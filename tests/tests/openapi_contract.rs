@@ -842,3 +842,66 @@ async fn cancel_and_retry_responses_match_the_documented_schemas() {
     let (status, _) = call(&app, &spec, "post", cancel_t, &cancel, None, None).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn delete_responses_match_the_documented_schemas() {
+    let spec = Spec::load();
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let ids = app
+        .upload_photos(
+            &alice,
+            &[(
+                "a.jpg",
+                "image/jpeg",
+                photos::jpeg(20, 20, [1, 2, 3], &Exif::default()),
+            )],
+        )
+        .await;
+    let job = app.process_job_id(&alice, &ids).await;
+    app.run_job_now(job).await.unwrap();
+    let galleries: Value = app
+        .get("/api/galleries", &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let gallery = galleries["galleries"][0]["galleryId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (template, path) in [
+        ("/api/images/{imageId}", format!("/api/images/{}", ids[0])),
+        (
+            "/api/galleries/{galleryId}",
+            format!("/api/galleries/{gallery}"),
+        ),
+    ] {
+        let pointer = format!("/paths/{}/delete/responses/204", escape(template));
+        assert!(spec.0.pointer(&pointer).is_some(), "{pointer}");
+        let response = app
+            .http
+            .delete(app.url(&path))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204);
+        assert!(response.bytes().await.unwrap().is_empty());
+        let (status, _) = call(&app, &spec, "delete", template, &path, Some(&alice), None).await;
+        assert_eq!(status, 404);
+        let (status, _) = call(&app, &spec, "delete", template, &path, None, None).await;
+        assert_eq!(status, 401);
+    }
+    let (status, _) = call(
+        &app,
+        &spec,
+        "delete",
+        "/api/galleries/{galleryId}",
+        &format!("/api/galleries/{gallery}?withPhotos=2"),
+        Some(&alice),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+}

@@ -1,4 +1,4 @@
-//! Lambda: GET /api/galleries and GET /api/galleries/{galleryId}. Wiring only; the handler lives in `momentarium_shared::http`.
+//! Lambda: GET /api/galleries, GET and DELETE /api/galleries/{galleryId}. Wiring only; the handlers live in `momentarium_shared::http`.
 
 use momentarium_shared::config::Need;
 use momentarium_shared::http;

@@ -1,4 +1,4 @@
-//! Lambda: GET /api/images/{imageId} and GET /api/images/{imageId}/content. Wiring only; the handlers live in `momentarium_shared::http`.
+//! Lambda: GET and DELETE /api/images/{imageId}, GET /api/images/{imageId}/content. Wiring only; the handlers live in `momentarium_shared::http`.
 
 use momentarium_shared::config::Need;
 use momentarium_shared::http;

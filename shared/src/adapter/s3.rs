@@ -394,6 +394,18 @@ impl S3Store {
         }
     }
 
+    /// Removes one object by its key (an object already gone is no error, as on S3).
+    pub async fn delete_key(&self, key: &str) -> Result<(), StorageError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| other(e.into_service_error()))?;
+        Ok(())
+    }
+
     pub async fn delete(&self, key: &ImageKey) -> Result<(), StorageError> {
         self.client
             .delete_object()

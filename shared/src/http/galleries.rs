@@ -12,7 +12,7 @@ use crate::contract::{
 };
 use crate::domain::Caller;
 use crate::error::ApiError;
-use crate::usecase::{read_galleries, request_processing};
+use crate::usecase::{delete_photos, read_galleries, request_processing};
 
 /// POST /api/galleries/process
 pub async fn process_gallery(
@@ -96,6 +96,37 @@ pub async fn get_gallery(
         albums,
         next_cursor: view.next_cursor,
     }))
+}
+
+/// `?withPhotos=true|false` of a gallery's deletion.
+#[derive(Debug, serde::Deserialize)]
+pub struct DeleteGalleryQuery {
+    #[serde(rename = "withPhotos")]
+    with_photos: Option<bool>,
+}
+
+/// DELETE /api/galleries/{galleryId}[?withPhotos=true]: 204. The albums go (and the job
+/// and share links); the photos stay in the library unless `withPhotos=true`.
+pub async fn delete_gallery(
+    State(app): State<App>,
+    caller: Caller,
+    Path(gallery_id): Path<String>,
+    params: Result<Query<DeleteGalleryQuery>, QueryRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Query(params) = params.map_err(|_| {
+        ApiError::bad_request(
+            "invalid_query",
+            "Use `?withPhotos=true` to delete the photos too, or leave it out to keep them.",
+        )
+    })?;
+    delete_photos::delete_gallery(
+        &app,
+        &caller,
+        parse_id(&gallery_id, "gallery")?,
+        params.with_photos.unwrap_or(false),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// GET /api/galleries

@@ -12,7 +12,18 @@ use crate::app::App;
 use crate::contract::ImageDetails;
 use crate::domain::Caller;
 use crate::error::ApiError;
+use crate::usecase::delete_photos;
 use crate::usecase::read_image::{self, Variant};
+
+/// DELETE /api/images/{imageId}: 204; gone from every album, gallery and share at once.
+pub async fn delete_image(
+    State(app): State<App>,
+    caller: Caller,
+    Path(image_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    delete_photos::delete_image(&app, &caller, parse_id(&image_id, "image")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
 
 /// GET /api/images/{imageId}
 pub async fn get_image(

@@ -125,18 +125,20 @@ pub fn processing_routes() -> Vec<Route> {
     ]
 }
 
-/// The `get-gallery` function.
+/// The `get-gallery` function: reading galleries, and deleting one.
 pub fn gallery_routes() -> Vec<Route> {
     vec![
         Route::get("/api/galleries", galleries::list_galleries),
         Route::get("/api/galleries/{gallery_id}", galleries::get_gallery),
+        Route::delete("/api/galleries/{gallery_id}", galleries::delete_gallery),
     ]
 }
 
-/// The `get-image` function.
+/// The `get-image` function: one photo, its files, and deleting it.
 pub fn image_routes() -> Vec<Route> {
     vec![
         Route::get("/api/images/{image_id}", images::get_image),
+        Route::delete("/api/images/{image_id}", images::delete_image),
         Route::get("/api/images/{image_id}/content", images::get_image_content),
     ]
 }

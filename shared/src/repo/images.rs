@@ -338,3 +338,25 @@ pub async fn set_captions(
         .await?;
     Ok(())
 }
+
+/// Which of these photos of the user's still exist, each locked against deletion until
+/// the transaction ends (`FOR KEY SHARE`: a concurrent delete waits, then sees them in
+/// albums and removes those places with them). Call inside the transaction that writes
+/// a job's result.
+pub async fn lock_existing(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    ids: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT id FROM images WHERE user_id = $1 AND id = ANY($2) ORDER BY id FOR KEY SHARE",
+        )
+        .await?;
+    Ok(client
+        .query(&stmt, &[&user_id, &ids])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}

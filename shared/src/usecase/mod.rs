@@ -5,6 +5,7 @@
 pub mod backfill_renditions;
 pub mod cancel_job;
 pub mod check_health;
+pub mod delete_photos;
 pub mod identify_caller;
 pub mod issue_upload_urls;
 pub mod make_renditions;

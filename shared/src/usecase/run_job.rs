@@ -504,21 +504,87 @@ async fn write_result(
         .map(|p| serde_json::to_string(&p.tags).unwrap_or_else(|_| "[]".into()))
         .collect();
     let mut client = app.pool.get().await.map_err(DbError::from)?;
-    let written: Result<bool, tokio_postgres::Error> = async {
+    let written: Result<Written, tokio_postgres::Error> = async {
         let tx = client.transaction().await?;
         if !jobs::still_held(&tx, job.id, owner).await? {
-            return Ok(false);
+            return Ok(Written::LostLease);
         }
+        // Photos deleted while the job ran are left out; the rest cannot go until this
+        // commits.
+        let present = images::lock_existing(&tx, job.user_id, &ids).await?;
+        if present.is_empty() {
+            return Ok(Written::NothingLeft);
+        }
+        let (albums, ids, captions, tags) = if present.len() == ids.len() {
+            (albums.clone(), ids.clone(), captions.clone(), tags.clone())
+        } else {
+            tracing::info!(
+                deleted = ids.len() - present.len(),
+                "photos deleted while the job ran are left out"
+            );
+            without_deleted(&albums, &ids, &captions, &tags, &present)
+        };
         galleries::insert_albums(&tx, job.user_id, job.gallery_id, &albums).await?;
         images::set_captions(&tx, job.user_id, &ids, &captions, &tags).await?;
         jobs::complete(&tx, job.id, completion).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Written::Done)
     }
     .await;
     match written {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(Trouble::LostLease),
+        Ok(Written::Done) => Ok(()),
+        Ok(Written::LostLease) => Err(Trouble::LostLease),
+        Ok(Written::NothingLeft) => Err(Trouble::Permanent(
+            "None of the photos in this batch are available any more (they were deleted while it ran).".into(),
+        )),
         Err(e) => Err(DbError::from(e).into()),
     }
+}
+
+enum Written {
+    Done,
+    LostLease,
+    NothingLeft,
+}
+
+/// The result without the photos no longer `present`: albums keep their other photos
+/// (a cover that went is replaced by the album's first photo left), and an album left
+/// empty is dropped.
+#[allow(clippy::type_complexity)]
+fn without_deleted(
+    albums: &[NewAlbum],
+    ids: &[Uuid],
+    captions: &[Option<String>],
+    tags: &[String],
+    present: &std::collections::HashSet<Uuid>,
+) -> (Vec<NewAlbum>, Vec<Uuid>, Vec<Option<String>>, Vec<String>) {
+    let albums = albums
+        .iter()
+        .filter_map(|a| {
+            let image_ids: Vec<Uuid> = a
+                .image_ids
+                .iter()
+                .filter(|id| present.contains(id))
+                .copied()
+                .collect();
+            let first = *image_ids.first()?;
+            Some(NewAlbum {
+                cover_image_id: a
+                    .cover_image_id
+                    .filter(|c| present.contains(c))
+                    .or(Some(first)),
+                image_ids,
+                ..a.clone()
+            })
+        })
+        .collect();
+    let kept: Vec<usize> = (0..ids.len())
+        .filter(|i| present.contains(&ids[*i]))
+        .collect();
+    (
+        albums,
+        kept.iter().map(|i| ids[*i]).collect(),
+        kept.iter().map(|i| captions[*i].clone()).collect(),
+        kept.iter().map(|i| tags[*i].clone()).collect(),
+    )
 }

@@ -1,11 +1,16 @@
 //! The sweep: nothing stays stranded. Jobs pending but never sent (the send failed) or
 //! sent long ago and never picked up are sent again; claims whose worker died (expired
-//! lease) are sent again so a worker takes them over; jobs out of attempts are failed.
+//! lease) are sent again so a worker takes them over; jobs out of attempts are failed;
+//! objects of deleted photos whose removal failed are removed.
 
 use crate::adapter::postgres as db;
 use crate::app::App;
 use crate::repo::{deliveries, jobs};
+use crate::usecase::delete_photos;
 use crate::usecase::request_processing::enqueue;
+
+/// At most this many objects of deleted photos are removed per sweep (bounded work).
+const OBJECTS_PER_SWEEP: i64 = 1_000;
 use crate::usecase::run_delivery::REMEMBER_FOR;
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -14,6 +19,10 @@ pub struct SweepReport {
     pub failed: usize,
     /// Handled delivery ids old enough to forget (a replay of them is stale anyway).
     pub deliveries_forgotten: u64,
+    /// Objects of deleted photos removed now (their first removal had failed), and those
+    /// still waiting.
+    pub objects_removed: usize,
+    pub objects_left: usize,
 }
 
 /// One pass over at most `limit` stranded jobs.
@@ -46,6 +55,9 @@ pub async fn sweep_jobs(app: &App, limit: i64) -> Result<SweepReport, db::DbErro
         deliveries::forget_older_than(&client, REMEMBER_FOR).await
     })
     .await?;
+    let removal = delete_photos::remove_queued_objects(app, OBJECTS_PER_SWEEP).await?;
+    report.objects_removed = removal.removed;
+    report.objects_left = removal.left;
     tracing::info!(?report, "sweep finished");
     Ok(report)
 }

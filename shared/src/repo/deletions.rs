@@ -1,0 +1,145 @@
+//! Deleting photos and galleries: the rows in one transaction, and the keys of the
+//! objects to remove once it commits.
+
+use deadpool_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::domain::ImageKey;
+use crate::domain::prepare::Size;
+
+/// Deletes these photos of the user's with everything that points at them: their places
+/// in albums go (the foreign keys cascade), each album that held one gets a new cover
+/// (its first photo left) or, left empty, is removed. The keys of their objects are
+/// queued for removal in `object_deletions`. Call inside a transaction; returns the ids
+/// of the photos deleted (ids that are not the user's are passed over).
+pub async fn delete_images(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, tokio_postgres::Error> {
+    let locked = client
+        .prepare_cached(
+            "SELECT id FROM images WHERE user_id = $1 AND id = ANY($2) ORDER BY id FOR UPDATE",
+        )
+        .await?;
+    let found: Vec<Uuid> = client
+        .query(&locked, &[&user_id, &ids])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if found.is_empty() {
+        return Ok(found);
+    }
+    let albums = client
+        .prepare_cached(
+            "SELECT DISTINCT album_id FROM album_images WHERE user_id = $1 AND image_id = ANY($2)",
+        )
+        .await?;
+    let touched: Vec<Uuid> = client
+        .query(&albums, &[&user_id, &found])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let keys: Vec<String> = found
+        .iter()
+        .flat_map(|id| object_keys(user_id, *id))
+        .collect();
+    let queue = client
+        .prepare_cached(
+            "INSERT INTO object_deletions (key) SELECT UNNEST($1::text[]) ON CONFLICT (key) DO NOTHING",
+        )
+        .await?;
+    client.execute(&queue, &[&keys]).await?;
+    let delete = client
+        .prepare_cached("DELETE FROM images WHERE user_id = $1 AND id = ANY($2)")
+        .await?;
+    client.execute(&delete, &[&user_id, &found]).await?;
+    let empty = client
+        .prepare_cached(
+            "DELETE FROM albums a WHERE a.user_id = $1 AND a.id = ANY($2) \
+             AND NOT EXISTS (SELECT 1 FROM album_images ai WHERE ai.album_id = a.id)",
+        )
+        .await?;
+    client.execute(&empty, &[&user_id, &touched]).await?;
+    let covers = client
+        .prepare_cached(
+            "UPDATE albums a SET cover_image_id = ( \
+                 SELECT ai.image_id FROM album_images ai WHERE ai.album_id = a.id \
+                 ORDER BY ai.position LIMIT 1) \
+             WHERE a.user_id = $1 AND a.id = ANY($2) AND a.cover_image_id IS NULL",
+        )
+        .await?;
+    client.execute(&covers, &[&user_id, &touched]).await?;
+    Ok(found)
+}
+
+/// Every object a photo may have: the original and its three renditions.
+pub fn object_keys(user_id: Uuid, image_id: Uuid) -> [String; 4] {
+    let key = ImageKey::new(user_id, image_id);
+    [
+        key.to_string(),
+        key.rendition(Size::Thumb),
+        key.rendition(Size::Preview),
+        key.rendition(Size::Model),
+    ]
+}
+
+/// Deletes one of the user's galleries (its albums, its job and its share links go with
+/// it). Call inside a transaction; returns the photos of its batch, or `None` when the
+/// gallery is not the user's.
+pub async fn delete_gallery(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    gallery_id: Uuid,
+) -> Result<Option<Vec<Uuid>>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "WITH batch AS ( \
+                 SELECT coalesce(array_agg(DISTINCT i), '{}') AS ids FROM ( \
+                     SELECT UNNEST(j.image_ids) AS i FROM processing_jobs j \
+                     WHERE j.gallery_id = $1 AND j.user_id = $2 \
+                     UNION SELECT ai.image_id FROM album_images ai \
+                     WHERE ai.gallery_id = $1 AND ai.user_id = $2) photos) \
+             DELETE FROM galleries g USING batch WHERE g.id = $1 AND g.user_id = $2 \
+             RETURNING batch.ids",
+        )
+        .await?;
+    Ok(client
+        .query_opt(&stmt, &[&gallery_id, &user_id])
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// Object keys waiting to be removed, oldest first.
+pub async fn pending(
+    client: &impl GenericClient,
+    limit: i64,
+) -> Result<Vec<String>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE object_deletions SET attempts = attempts + 1 WHERE key IN ( \
+                 SELECT key FROM object_deletions ORDER BY created_at, key LIMIT $1 \
+                 FOR UPDATE SKIP LOCKED) \
+             RETURNING key",
+        )
+        .await?;
+    Ok(client
+        .query(&stmt, &[&limit])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Forgets keys whose objects are gone.
+pub async fn done(
+    client: &impl GenericClient,
+    keys: &[String],
+) -> Result<u64, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached("DELETE FROM object_deletions WHERE key = ANY($1)")
+        .await?;
+    client.execute(&stmt, &[&keys]).await
+}

@@ -1,0 +1,137 @@
+//! Deleting photos and galleries. The rows go in one transaction with everything that
+//! points at them (album places, covers re-chosen, empty albums, share links); the
+//! objects are removed after it commits, and by the sweep when the bucket did not answer.
+
+use futures::StreamExt;
+use uuid::Uuid;
+
+use crate::adapter::postgres::{self as db, DbError};
+use crate::app::App;
+use crate::domain::Caller;
+use crate::error::ApiError;
+use crate::repo::deletions;
+
+/// How many objects are removed at once.
+const CONCURRENCY: usize = 16;
+
+/// Deletes one of the caller's photos, wherever it is (pending, uploaded or rejected).
+#[tracing::instrument(skip(app), fields(user_id = %caller.user_id))]
+pub async fn delete_image(app: &App, caller: &Caller, image_id: Uuid) -> Result<(), ApiError> {
+    let user_id = caller.user_id;
+    let mut client = app.pool.get().await.map_err(DbError::from)?;
+    let deleted = async {
+        let tx = client.transaction().await?;
+        let deleted = deletions::delete_images(&tx, user_id, &[image_id]).await?;
+        tx.commit().await?;
+        Ok::<_, tokio_postgres::Error>(deleted)
+    }
+    .await
+    .map_err(DbError::from)?;
+    drop(client);
+    if deleted.is_empty() {
+        return Err(ApiError::NotFound { what: "image" });
+    }
+    tracing::info!(%image_id, "photo deleted");
+    remove_objects_of(app, user_id, &deleted).await;
+    Ok(())
+}
+
+/// Deletes one of the caller's galleries: its albums, its job and its share links; its
+/// photos too with `with_photos`, else they stay in the library.
+#[tracing::instrument(skip(app), fields(user_id = %caller.user_id))]
+pub async fn delete_gallery(
+    app: &App,
+    caller: &Caller,
+    gallery_id: Uuid,
+    with_photos: bool,
+) -> Result<(), ApiError> {
+    let user_id = caller.user_id;
+    let mut client = app.pool.get().await.map_err(DbError::from)?;
+    let outcome = async {
+        let tx = client.transaction().await?;
+        let Some(photos) = deletions::delete_gallery(&tx, user_id, gallery_id).await? else {
+            return Ok(None);
+        };
+        let deleted = match with_photos {
+            true => deletions::delete_images(&tx, user_id, &photos).await?,
+            false => Vec::new(),
+        };
+        tx.commit().await?;
+        Ok::<_, tokio_postgres::Error>(Some(deleted))
+    }
+    .await
+    .map_err(DbError::from)?;
+    drop(client);
+    let deleted = outcome.ok_or(ApiError::NotFound { what: "gallery" })?;
+    tracing::info!(%gallery_id, photos = deleted.len(), "gallery deleted");
+    remove_objects_of(app, user_id, &deleted).await;
+    Ok(())
+}
+
+/// Right after the commit: the deleted photos' objects. What fails stays queued for the
+/// sweep; the request has already succeeded.
+async fn remove_objects_of(app: &App, user_id: Uuid, images: &[Uuid]) {
+    let keys: Vec<String> = images
+        .iter()
+        .flat_map(|id| deletions::object_keys(user_id, *id))
+        .collect();
+    if let Err(e) = remove(app, keys).await {
+        tracing::warn!(error = ?e, "objects of deleted photos left for the sweep");
+    }
+}
+
+/// What one pass over the queued objects did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Removal {
+    pub removed: usize,
+    pub left: usize,
+}
+
+/// Removes `keys` from the bucket and forgets those that are gone.
+async fn remove(app: &App, keys: Vec<String>) -> Result<Removal, DbError> {
+    let Ok(storage) = app.storage() else {
+        return Ok(Removal {
+            removed: 0,
+            left: keys.len(),
+        });
+    };
+    let results: Vec<(String, bool)> = futures::stream::iter(keys)
+        .map(|key| async move {
+            let gone = match storage.delete_key(&key).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "could not remove an object");
+                    false
+                }
+            };
+            (key, gone)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let (gone, left): (Vec<_>, Vec<_>) = results.into_iter().partition(|(_, gone)| *gone);
+    let gone: Vec<String> = gone.into_iter().map(|(key, _)| key).collect();
+    if !gone.is_empty() {
+        let keys = &gone;
+        db::with_client(&app.pool, |client| async move {
+            deletions::done(&client, keys).await
+        })
+        .await?;
+    }
+    Ok(Removal {
+        removed: gone.len(),
+        left: left.len(),
+    })
+}
+
+/// The sweep's part: up to `limit` queued objects whose removal failed before.
+pub async fn remove_queued_objects(app: &App, limit: i64) -> Result<Removal, DbError> {
+    let keys = db::with_client(&app.pool, |client| async move {
+        deletions::pending(&client, limit).await
+    })
+    .await?;
+    if keys.is_empty() {
+        return Ok(Removal::default());
+    }
+    remove(app, keys).await
+}

@@ -1,0 +1,492 @@
+//! Deleting photos and galleries: rows in one transaction (album places, covers
+//! re-chosen, empty albums), objects removed from the S3-protocol server after the
+//! commit or by the sweep when the bucket failed, and a job that holds a photo deleted
+//! meanwhile completing without it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use momentarium_shared::adapter::s3::S3Store;
+use momentarium_shared::domain::ImageKey;
+use momentarium_shared::domain::prepare::Size;
+use momentarium_shared::repo::galleries::{NewAlbum, insert_albums};
+use momentarium_shared::usecase::run_job::{Delivery, ProcessOutcome, run_job};
+use momentarium_shared::usecase::sweep_jobs::sweep_jobs;
+use momentarium_tests::gemini::{GeminiServer, Reply};
+use momentarium_tests::photos::{self, Exif};
+use momentarium_tests::{TestApp, assert_error};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+async fn upload(app: &TestApp, token: &str, n: u8) -> Vec<Uuid> {
+    let files: Vec<(String, Vec<u8>)> = (0..n)
+        .map(|i| {
+            (
+                format!("p{i}.jpg"),
+                photos::jpeg(64, 48, [i * 40, 90, 120], &Exif::default()),
+            )
+        })
+        .collect();
+    let specs: Vec<(&str, &str, Vec<u8>)> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), "image/jpeg", bytes.clone()))
+        .collect();
+    app.upload_photos(token, &specs)
+        .await
+        .iter()
+        .map(|id| Uuid::parse_str(id).unwrap())
+        .collect()
+}
+
+/// A gallery of three photos in two albums: A = [p0 (cover), p1], B = [p2].
+async fn gallery(app: &TestApp, token: &str) -> (Uuid, Vec<Uuid>, Vec<Uuid>, Uuid) {
+    let ids = upload(app, token, 3).await;
+    let strings: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let accepted = app.process(token, &strings).await;
+    let gallery = Uuid::parse_str(accepted["galleryId"].as_str().unwrap()).unwrap();
+    let client = app.db.client().await;
+    let user: Uuid = client
+        .query_one("SELECT user_id FROM galleries WHERE id = $1", &[&gallery])
+        .await
+        .unwrap()
+        .get(0);
+    let albums = vec![
+        NewAlbum {
+            id: Uuid::now_v7(),
+            title: "A".into(),
+            description: String::new(),
+            cover_image_id: Some(ids[0]),
+            image_ids: vec![ids[0], ids[1]],
+        },
+        NewAlbum {
+            id: Uuid::now_v7(),
+            title: "B".into(),
+            description: String::new(),
+            cover_image_id: Some(ids[2]),
+            image_ids: vec![ids[2]],
+        },
+    ];
+    insert_albums(&client, user, gallery, &albums)
+        .await
+        .unwrap();
+    client
+        .execute(
+            "UPDATE processing_jobs SET status = 'completed', completed_at = now() \
+             WHERE gallery_id = $1",
+            &[&gallery],
+        )
+        .await
+        .unwrap();
+    (gallery, ids, albums.iter().map(|a| a.id).collect(), user)
+}
+
+async fn delete(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    app.http
+        .delete(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Whether any of a photo's objects (original, three renditions) is in the bucket.
+async fn objects_left(app: &TestApp, user: Uuid, image: Uuid) -> Vec<String> {
+    let key = ImageKey::new(user, image);
+    let mut left = Vec::new();
+    for k in [
+        key.to_string(),
+        key.rendition(Size::Thumb),
+        key.rendition(Size::Preview),
+        key.rendition(Size::Model),
+    ] {
+        if app.storage().get_key(&k).await.is_ok() {
+            left.push(k);
+        }
+    }
+    left
+}
+
+#[tokio::test]
+async fn a_deleted_photo_leaves_its_albums_its_covers_and_the_bucket() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let (gallery, ids, albums, user) = gallery(&app, &alice).await;
+    assert_eq!(
+        objects_left(&app, user, ids[0]).await.len(),
+        4,
+        "the original and its renditions exist before"
+    );
+    let link: Value = app
+        .post_json(
+            &format!("/api/galleries/{gallery}/shares"),
+            &alice,
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = link["url"]
+        .as_str()
+        .unwrap()
+        .rsplit_once("/s/")
+        .unwrap()
+        .1
+        .to_string();
+
+    // Nobody else can delete it.
+    assert_error(
+        delete(&app, &format!("/api/images/{}", ids[0]), &app.token("bob")).await,
+        404,
+        "not_found",
+    )
+    .await;
+
+    // The cover of album A.
+    assert_eq!(
+        delete(&app, &format!("/api/images/{}", ids[0]), &alice)
+            .await
+            .status(),
+        204
+    );
+    let view: Value = app
+        .get(&format!("/api/galleries/{gallery}"), &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        view["albums"][0]["coverImageId"],
+        ids[1].to_string(),
+        "a new cover"
+    );
+    assert_eq!(view["albums"][0]["imageCount"], 1);
+    assert!(!view.to_string().contains(&ids[0].to_string()));
+    assert_error(
+        app.get(&format!("/api/images/{}", ids[0]), &alice).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(objects_left(&app, user, ids[0]).await, Vec::<String>::new());
+    let queued: i64 = app
+        .db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM object_deletions", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(queued, 0, "removed objects are forgotten");
+    // Gone from the share at once.
+    let shared = app
+        .http
+        .get(app.url(&format!("/api/shared/{token}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!shared.contains(&ids[0].to_string()));
+
+    // The only photo of album B: the album goes too.
+    assert_eq!(
+        delete(&app, &format!("/api/images/{}", ids[2]), &alice)
+            .await
+            .status(),
+        204
+    );
+    let albums_left: Vec<Uuid> = app
+        .db
+        .client()
+        .await
+        .query("SELECT id FROM albums WHERE gallery_id = $1", &[&gallery])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(albums_left, vec![albums[0]]);
+
+    // Twice is a 404.
+    assert_error(
+        delete(&app, &format!("/api/images/{}", ids[2]), &alice).await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_deleted_gallery_keeps_its_photos_unless_asked() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let (first, ids, _, user) = gallery(&app, &alice).await;
+    let link: Value = app
+        .post_json(
+            &format!("/api/galleries/{first}/shares"),
+            &alice,
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = link["url"]
+        .as_str()
+        .unwrap()
+        .rsplit_once("/s/")
+        .unwrap()
+        .1
+        .to_string();
+
+    assert_error(
+        delete(&app, &format!("/api/galleries/{first}"), &app.token("bob")).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        delete(
+            &app,
+            &format!("/api/galleries/{first}?withPhotos=maybe"),
+            &alice,
+        )
+        .await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    assert_eq!(
+        delete(&app, &format!("/api/galleries/{first}"), &alice)
+            .await
+            .status(),
+        204
+    );
+    assert_error(
+        app.get(&format!("/api/galleries/{first}"), &alice).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let shared = app
+        .http
+        .get(app.url(&format!("/api/shared/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shared.status(), 404, "its links went with it");
+    for id in &ids {
+        assert_eq!(
+            app.get(&format!("/api/images/{id}"), &alice).await.status(),
+            200
+        );
+    }
+
+    // With its photos: rows and objects.
+    let (second, ids, _, _) = gallery(&app, &alice).await;
+    assert_eq!(
+        delete(
+            &app,
+            &format!("/api/galleries/{second}?withPhotos=true"),
+            &alice
+        )
+        .await
+        .status(),
+        204
+    );
+    for id in &ids {
+        assert_error(
+            app.get(&format!("/api/images/{id}"), &alice).await,
+            404,
+            "not_found",
+        )
+        .await;
+        assert_eq!(objects_left(&app, user, *id).await, Vec::<String>::new());
+    }
+    let jobs: Value = app.get("/api/jobs", &alice).await.json().await.unwrap();
+    assert_eq!(
+        jobs["jobs"],
+        json!([]),
+        "the galleries' jobs went with them"
+    );
+}
+
+#[tokio::test]
+async fn objects_the_bucket_would_not_remove_are_removed_by_the_sweep_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let ids = upload(&app, &alice, 2).await;
+    let user: Uuid = app
+        .db
+        .client()
+        .await
+        .query_one("SELECT id FROM users WHERE subject = 'alice'", &[])
+        .await
+        .unwrap()
+        .get(0);
+
+    // The same app with a bucket that does not answer (a closed port).
+    let mut storage = app.app.config.storage.clone().unwrap();
+    storage.endpoint_url = Some("http://127.0.0.1:9".into());
+    let broken = app
+        .app
+        .clone()
+        .with_storage(S3Store::with_sdk_config(&app.s3.sdk_config(), &storage));
+    let caller = momentarium_shared::domain::Caller {
+        user_id: user,
+        subject: "alice".into(),
+    };
+    momentarium_shared::usecase::delete_photos::delete_image(&broken, &caller, ids[0])
+        .await
+        .unwrap();
+    // Deleted for the person at once; the objects wait.
+    assert_error(
+        app.get(&format!("/api/images/{}", ids[0]), &alice).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_eq!(objects_left(&app, user, ids[0]).await.len(), 4);
+    let queued: i64 = app
+        .db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM object_deletions", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(queued, 4);
+
+    // A sweep with the bucket still down removes nothing and keeps them queued.
+    let report = sweep_jobs(&broken, 100).await.unwrap();
+    assert_eq!((report.objects_removed, report.objects_left), (0, 4));
+    // The bucket back: the sweep removes them; run again, it has nothing to do.
+    let report = sweep_jobs(&app.app, 100).await.unwrap();
+    assert_eq!((report.objects_removed, report.objects_left), (4, 0));
+    assert_eq!(objects_left(&app, user, ids[0]).await, Vec::<String>::new());
+    assert_eq!(
+        objects_left(&app, user, ids[1]).await.len(),
+        4,
+        "only the deleted photo's"
+    );
+    let report = sweep_jobs(&app.app, 100).await.unwrap();
+    assert_eq!((report.objects_removed, report.objects_left), (0, 0));
+}
+
+#[tokio::test]
+async fn a_photo_deleted_while_its_job_runs_is_left_out_of_the_albums() {
+    let gemini = GeminiServer::start(vec![Reply::Delayed(
+        Duration::from_millis(1500),
+        Box::new(Reply::answer(json!({
+            "albums": [
+                {"title": "Garden", "description": "Flowers.", "cover": 1, "photos": [1, 2]},
+                {"title": "Sea", "description": "Waves.", "cover": 3, "photos": [3]}
+            ],
+            "photos": [
+                {"photo": 1, "caption": "A ladybird.", "tags": ["insect"]},
+                {"photo": 2, "caption": "A rose.", "tags": ["flower"]},
+                {"photo": 3, "caption": "A wave.", "tags": ["sea"]}
+            ]
+        }))),
+    )])
+    .await;
+    let app = TestApp::spawn_with_gemini(&gemini, &[]).await;
+    let alice = app.token("alice");
+    let ids = upload(&app, &alice, 3).await;
+    let strings: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let job = app.process_job_id(&alice, &strings).await;
+    let worker = {
+        let app = app.app.clone();
+        tokio::spawn(async move {
+            run_job(
+                &app,
+                job,
+                Delivery {
+                    deadline: Instant::now() + Duration::from_secs(60),
+                },
+            )
+            .await
+        })
+    };
+    let client = app.db.client().await;
+    let started = Instant::now();
+    loop {
+        let stage: Option<String> = client
+            .query_one("SELECT stage FROM processing_jobs WHERE id = $1", &[&job])
+            .await
+            .unwrap()
+            .get(0);
+        if stage.as_deref() == Some("asking_model") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never asked the model"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The cover of the first album, and the only photo of the second.
+    for id in [ids[0], ids[2]] {
+        assert_eq!(
+            delete(&app, &format!("/api/images/{id}"), &alice)
+                .await
+                .status(),
+            204
+        );
+    }
+    let outcome = worker.await.unwrap().unwrap();
+    assert!(
+        matches!(outcome, ProcessOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    let status: Value = app
+        .get(&format!("/api/jobs/{job}/status"), &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let gallery: Value = app
+        .get(status["resultUrl"].as_str().unwrap(), &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let albums = gallery["albums"].as_array().unwrap();
+    assert_eq!(albums.len(), 1, "{gallery}");
+    assert_eq!(albums[0]["title"], "Garden");
+    assert_eq!(albums[0]["coverImageId"], ids[1].to_string());
+    assert_eq!(albums[0]["images"][0]["caption"], "A rose.");
+}
+
+#[tokio::test]
+async fn a_job_whose_photos_were_all_deleted_fails_with_a_sentence() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let ids = upload(&app, &alice, 2).await;
+    let strings: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let job = app.process_job_id(&alice, &strings).await;
+    for id in &ids {
+        assert_eq!(
+            delete(&app, &format!("/api/images/{id}"), &alice)
+                .await
+                .status(),
+            204
+        );
+    }
+    let outcome = app.run_job_now(job).await.unwrap();
+    assert!(matches!(outcome, ProcessOutcome::Failed(_)), "{outcome:?}");
+    let status: Value = app
+        .get(&format!("/api/jobs/{job}/status"), &alice)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "failed");
+    assert!(
+        status["error"].as_str().unwrap().contains("any more"),
+        "{status}"
+    );
+}
