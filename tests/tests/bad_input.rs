@@ -215,6 +215,7 @@ async fn identity_problems_are_401s_on_every_user_route() {
             format!("/api/albums/{}/members/bob", Uuid::new_v4()),
         ),
         (reqwest::Method::GET, "/api/shared-with-me".into()),
+        (reqwest::Method::DELETE, "/api/me".into()),
         (
             reqwest::Method::GET,
             format!("/api/shared-with-me/{}", Uuid::new_v4()),

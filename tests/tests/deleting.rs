@@ -490,3 +490,114 @@ async fn a_job_whose_photos_were_all_deleted_fails_with_a_sentence() {
         "{status}"
     );
 }
+
+#[tokio::test]
+async fn deleting_an_account_leaves_no_row_and_no_object_of_the_user() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let bob = app.token("bob");
+    let (alices, ids, albums, user) = gallery(&app, &alice).await;
+    // A share link, a member, an upload never completed, and an album of Bob's shared
+    // with Alice.
+    app.post_json(
+        &format!("/api/galleries/{alices}/shares"),
+        &alice,
+        &json!({"password": "x"}),
+    )
+    .await;
+    app.post_json(
+        &format!("/api/albums/{}/members", albums[0]),
+        &alice,
+        &json!({"subject": "bob"}),
+    )
+    .await;
+    let pending = app
+        .upload_urls(&alice, &[("late.jpg", "image/jpeg", 100)])
+        .await;
+    let (_, _, bobs_albums, bob_id) = gallery(&app, &bob).await;
+    let response = app
+        .post_json(
+            &format!("/api/albums/{}/members", bobs_albums[0]),
+            &bob,
+            &json!({"subject": "alice"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+
+    let response = app
+        .http
+        .delete(app.url("/api/me"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    // No row of hers in any table that has a user_id, nor her user, nor her memberships.
+    let client = app.db.client().await;
+    let tables: Vec<String> = client
+        .query(
+            "SELECT table_name FROM information_schema.columns \
+             WHERE table_schema = 'public' AND column_name = 'user_id'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(tables.len() >= 7, "{tables:?}");
+    for table in &tables {
+        let n: i64 = client
+            .query_one(
+                &format!("SELECT count(*) FROM {table} WHERE user_id = $1"),
+                &[&user],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 0, "{table} keeps rows of the deleted user");
+    }
+    for (sql, what) in [
+        ("SELECT count(*) FROM users WHERE id = $1", "the user"),
+        (
+            "SELECT count(*) FROM album_members WHERE subject = (SELECT 'alice') AND $1::uuid IS NOT NULL",
+            "her memberships",
+        ),
+        (
+            "SELECT count(*) FROM object_deletions WHERE $1::uuid IS NOT NULL",
+            "queued objects",
+        ),
+    ] {
+        let n: i64 = client.query_one(sql, &[&user]).await.unwrap().get(0);
+        assert_eq!(n, 0, "{what}");
+    }
+    // No object of hers in the bucket.
+    let pending_id = Uuid::parse_str(pending[0]["imageId"].as_str().unwrap()).unwrap();
+    for id in ids.iter().chain([&pending_id]) {
+        assert_eq!(objects_left(&app, user, *id).await, Vec::<String>::new());
+    }
+    // Bob's things are untouched.
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM images WHERE user_id = $1", &[&bob_id])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3);
+
+    // A second call: no account to delete (and none is made by asking).
+    let response = app
+        .http
+        .delete(app.url("/api/me"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 404, "not_found").await;
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM users WHERE subject = 'alice'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+}

@@ -422,4 +422,9 @@ async fn delete_events_drive_their_handlers() {
         let (status, _) = invoke(&app, event(name)).await;
         assert_eq!(status, 404, "{name}");
     }
+    // delete-me: the authorizer's subject's account, then no account to delete.
+    let (status, _) = invoke(&app, event("delete-me")).await;
+    assert_eq!(status, 204);
+    let (status, _) = invoke(&app, event("delete-me")).await;
+    assert_eq!(status, 404);
 }

@@ -904,4 +904,28 @@ async fn delete_responses_match_the_documented_schemas() {
     )
     .await;
     assert_eq!(status, 400);
+    assert!(
+        spec.0
+            .pointer("/paths/~1api~1me/delete/responses/204")
+            .is_some()
+    );
+    let response = app
+        .http
+        .delete(app.url("/api/me"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let (status, _) = call(
+        &app,
+        &spec,
+        "delete",
+        "/api/me",
+        "/api/me",
+        Some(&alice),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
 }

@@ -301,6 +301,7 @@ fn each_http_function_serves_exactly_the_routes_the_template_sends_it() {
         ("delivery_routes", http::delivery_routes()),
         ("share_routes", http::share_routes()),
         ("shared_view_routes", http::shared_view_routes()),
+        ("account_routes", http::account_routes()),
         ("web_routes", http::web_routes()),
     ]);
     let joined: usize = lists.values().map(Vec::len).sum();

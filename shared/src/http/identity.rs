@@ -120,6 +120,18 @@ fn subject_from(parts: &Parts, app: &App) -> Result<String, ApiError> {
     verify_dev_token(secret, token)
 }
 
+/// The verified subject alone, without creating its user on first sight: for a request
+/// that must not bring an account into being (deleting one).
+pub struct CallerSubject(pub String);
+
+impl FromRequestParts<App> for CallerSubject {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        subject_from(parts, app).map(Self)
+    }
+}
+
 impl FromRequestParts<App> for Caller {
     type Rejection = ApiError;
 

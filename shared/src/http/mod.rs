@@ -3,6 +3,7 @@
 //! Handlers translate: they extract and parse the request, call one use-case, and map the
 //! result (or an [`ApiError`]) to a response.
 
+mod account;
 pub mod deliveries;
 pub mod extract;
 mod galleries;
@@ -93,6 +94,7 @@ pub fn routes() -> Vec<Route> {
         delivery_routes(),
         share_routes(),
         shared_view_routes(),
+        account_routes(),
         web_routes(),
     ]
     .into_iter()
@@ -177,6 +179,11 @@ pub fn share_routes() -> Vec<Route> {
         Route::get("/api/shared-with-me", shares::shared_with_me),
         Route::get("/api/shared-with-me/{album_id}", shares::open_shared_album),
     ]
+}
+
+/// The `account` function: the caller's account.
+pub fn account_routes() -> Vec<Route> {
+    vec![Route::delete("/api/me", account::delete_me)]
 }
 
 /// The `shared-view` function: what a share link shows, to anyone who has it.

@@ -143,3 +143,42 @@ pub async fn done(
         .await?;
     client.execute(&stmt, &[&keys]).await
 }
+
+/// Deletes a user and everything of theirs: their photos (as [`delete_images`] does, so
+/// their objects are queued), then the user row (galleries, albums, jobs and share links
+/// cascade), and their memberships of other people's albums. Call inside a transaction;
+/// returns the photos deleted, or `None` when no user has this subject.
+pub async fn delete_user(
+    client: &impl GenericClient,
+    subject: &str,
+) -> Result<Option<(Uuid, Vec<Uuid>)>, tokio_postgres::Error> {
+    let find = client
+        .prepare_cached("SELECT id FROM users WHERE subject = $1 FOR UPDATE")
+        .await?;
+    let Some(user_id) = client
+        .query_opt(&find, &[&subject])
+        .await?
+        .map(|r| r.get::<_, Uuid>(0))
+    else {
+        return Ok(None);
+    };
+    let photos = client
+        .prepare_cached("SELECT id FROM images WHERE user_id = $1")
+        .await?;
+    let ids: Vec<Uuid> = client
+        .query(&photos, &[&user_id])
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let deleted = delete_images(client, user_id, &ids).await?;
+    let memberships = client
+        .prepare_cached("DELETE FROM album_members WHERE subject = $1")
+        .await?;
+    client.execute(&memberships, &[&subject]).await?;
+    let user = client
+        .prepare_cached("DELETE FROM users WHERE id = $1")
+        .await?;
+    client.execute(&user, &[&user_id]).await?;
+    Ok(Some((user_id, deleted)))
+}

@@ -68,6 +68,27 @@ pub async fn delete_gallery(
     Ok(())
 }
 
+/// Deletes the caller's account: every photo (objects included), gallery, album, job and
+/// share link of theirs, their memberships of other people's albums, then the user. A
+/// second call is a 404 (it does not create the account it would delete).
+#[tracing::instrument(skip_all)]
+pub async fn delete_account(app: &App, subject: &str) -> Result<(), ApiError> {
+    let mut client = app.pool.get().await.map_err(DbError::from)?;
+    let outcome = async {
+        let tx = client.transaction().await?;
+        let deleted = deletions::delete_user(&tx, subject).await?;
+        tx.commit().await?;
+        Ok::<_, tokio_postgres::Error>(deleted)
+    }
+    .await
+    .map_err(DbError::from)?;
+    drop(client);
+    let (user_id, photos) = outcome.ok_or(ApiError::NotFound { what: "account" })?;
+    tracing::info!(%user_id, photos = photos.len(), "account deleted");
+    remove_objects_of(app, user_id, &photos).await;
+    Ok(())
+}
+
 /// Right after the commit: the deleted photos' objects. What fails stays queued for the
 /// sweep; the request has already succeeded.
 async fn remove_objects_of(app: &App, user_id: Uuid, images: &[Uuid]) {
