@@ -627,29 +627,26 @@ async fn deleted_photos_vanish_from_shares_and_a_deleted_album_takes_its_links()
         json!({}),
     )
     .await;
-    // Deleting is the lifecycle issue's endpoint; here the rows go as that use-case's
-    // transaction removes them.
-    let client = app.db.client().await;
-    let gone = Uuid::parse_str(&trip.photos[0][0]).unwrap();
-    client
-        .execute("DELETE FROM images WHERE id = $1", &[&gone])
-        .await
-        .unwrap();
+    // The owner deletes a photo: gone from the gallery's link at once.
+    let delete = |id: String| {
+        let request = app
+            .http
+            .delete(app.url(&format!("/api/images/{id}")))
+            .bearer_auth(&alice);
+        async move { request.send().await.unwrap().status() }
+    };
+    let gone = trip.photos[0][0].clone();
+    assert_eq!(delete(gone.clone()).await, 204);
     let view: Value = open(&app, &token_of(&gallery_link), None)
         .await
         .json()
         .await
         .unwrap();
-    assert!(!image_ids(&view).contains(&gone.to_string()));
+    assert!(!image_ids(&view).contains(&gone));
     assert_eq!(view["albums"][0]["imageCount"], 1);
 
-    client
-        .execute(
-            "DELETE FROM albums WHERE id = $1",
-            &[&Uuid::parse_str(&trip.albums[0]).unwrap()],
-        )
-        .await
-        .unwrap();
+    // And the album's other photo: the album, left empty, goes, and its link with it.
+    assert_eq!(delete(trip.photos[0][1].clone()).await, 204);
     assert_error(
         open(&app, &token_of(&album_link), None).await,
         404,
