@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use momentarium_shared::adapter::s3::S3Store;
 use momentarium_shared::domain::ImageKey;
 use momentarium_shared::domain::prepare::Size;
+use momentarium_shared::repo::deletions;
 use momentarium_shared::repo::galleries::{NewAlbum, insert_albums};
 use momentarium_shared::usecase::run_job::{Delivery, ProcessOutcome, run_job};
 use momentarium_shared::usecase::sweep_jobs::sweep_jobs;
@@ -374,6 +375,22 @@ async fn objects_the_bucket_would_not_remove_are_removed_by_the_sweep_once() {
     );
     let report = sweep_jobs(&app.app, 100).await.unwrap();
     assert_eq!((report.objects_removed, report.objects_left), (0, 0));
+
+    // A worker that finished renditions for the deleted photo afterwards (its mark found
+    // no row) queues them; for a photo still there it queues nothing.
+    let client = app.db.client().await;
+    assert!(
+        deletions::queue_if_gone(&client, user, ids[0])
+            .await
+            .unwrap()
+    );
+    assert!(
+        !deletions::queue_if_gone(&client, user, ids[1])
+            .await
+            .unwrap()
+    );
+    let report = sweep_jobs(&app.app, 100).await.unwrap();
+    assert_eq!((report.objects_removed, report.objects_left), (4, 0));
 }
 
 #[tokio::test]

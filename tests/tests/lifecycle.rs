@@ -320,13 +320,32 @@ async fn a_cancelled_or_failed_job_is_tried_again_as_a_new_job_with_the_same_pho
         .get(0);
     assert_eq!(photos.len(), 2);
 
-    // None left: nothing to try.
+    // Photos deleted since a retry do not change its answer: the same new job.
+    let again: Value = post(&app, &retry, &alice).await.json().await.unwrap();
+    assert_eq!(again["jobId"], new_job.to_string());
+
+    // A failed job none of whose photos are left: nothing to try.
+    let orphan = app.process_job_id(&alice, &ids[1..]).await;
     client
-        .execute("DELETE FROM images WHERE user_id = (SELECT user_id FROM processing_jobs WHERE id = $1)", &[&failed])
+        .execute(
+            "UPDATE processing_jobs SET status = 'failed', error = 'The model was unavailable.' \
+             WHERE id = $1",
+            &[&orphan],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "DELETE FROM images WHERE id = ANY($1)",
+            &[&ids[1..]
+                .iter()
+                .map(|i| Uuid::parse_str(i).unwrap())
+                .collect::<Vec<_>>()],
+        )
         .await
         .unwrap();
     assert_error(
-        post(&app, &format!("/api/jobs/{job}/retry"), &alice).await,
+        post(&app, &format!("/api/jobs/{orphan}/retry"), &alice).await,
         409,
         "no_photos_left",
     )

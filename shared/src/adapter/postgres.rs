@@ -53,6 +53,21 @@ impl DbError {
 
 impl From<DbError> for ApiError {
     fn from(err: DbError) -> Self {
+        let busy = matches!(&err, DbError::Query(e) if e.code().is_some_and(|c| {
+            *c == tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED
+                || *c == tokio_postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
+        }));
+        if busy {
+            // Two writers met on the same rows and PostgreSQL undid one: nothing was
+            // written, and the same request again will go through.
+            tracing::warn!(error = ?err, "a transaction was undone by a conflict");
+            return ApiError::Unavailable {
+                code: "database_busy",
+                message: "Another change to the same things got in the way; please try again."
+                    .into(),
+                retry_after_secs: Some(1),
+            };
+        }
         if err.is_unavailable() {
             tracing::warn!(error = ?err, "database unavailable");
             ApiError::Unavailable {

@@ -94,6 +94,15 @@ pub async fn delete_gallery(
     user_id: Uuid,
     gallery_id: Uuid,
 ) -> Result<Option<Vec<Uuid>>, tokio_postgres::Error> {
+    // The job's row first, as a job writing its result takes it first: a delete and a
+    // result wait for each other instead of deadlocking.
+    let jobs = client
+        .prepare_cached(
+            "SELECT id FROM processing_jobs WHERE gallery_id = $1 AND user_id = $2 \
+             ORDER BY id FOR UPDATE",
+        )
+        .await?;
+    client.query(&jobs, &[&gallery_id, &user_id]).await?;
     let stmt = client
         .prepare_cached(
             "WITH batch AS ( \
@@ -112,7 +121,8 @@ pub async fn delete_gallery(
         .map(|r| r.get(0)))
 }
 
-/// Object keys waiting to be removed, oldest first.
+/// Object keys waiting to be removed: the least tried first (keys that keep failing do
+/// not hold up the others), then the oldest.
 pub async fn pending(
     client: &impl GenericClient,
     limit: i64,
@@ -120,7 +130,7 @@ pub async fn pending(
     let stmt = client
         .prepare_cached(
             "UPDATE object_deletions SET attempts = attempts + 1 WHERE key IN ( \
-                 SELECT key FROM object_deletions ORDER BY created_at, key LIMIT $1 \
+                 SELECT key FROM object_deletions ORDER BY attempts, created_at, key LIMIT $1 \
                  FOR UPDATE SKIP LOCKED) \
              RETURNING key",
         )
@@ -162,6 +172,11 @@ pub async fn delete_user(
     else {
         return Ok(None);
     };
+    // Every job's row before any photo, as a job writing its result takes them.
+    let jobs = client
+        .prepare_cached("SELECT id FROM processing_jobs WHERE user_id = $1 ORDER BY id FOR UPDATE")
+        .await?;
+    client.query(&jobs, &[&user_id]).await?;
     let photos = client
         .prepare_cached("SELECT id FROM images WHERE user_id = $1")
         .await?;
@@ -181,4 +196,22 @@ pub async fn delete_user(
         .await?;
     client.execute(&user, &[&user_id]).await?;
     Ok(Some((user_id, deleted)))
+}
+
+/// Queues a photo's objects for removal when its row is gone: for a writer that made
+/// renditions while the photo was being deleted (its mark found no row).
+pub async fn queue_if_gone(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    image_id: Uuid,
+) -> Result<bool, tokio_postgres::Error> {
+    let keys = object_keys(user_id, image_id).to_vec();
+    let stmt = client
+        .prepare_cached(
+            "INSERT INTO object_deletions (key) \
+             SELECT UNNEST($2::text[]) WHERE NOT EXISTS (SELECT 1 FROM images WHERE id = $1) \
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .await?;
+    Ok(client.execute(&stmt, &[&image_id, &keys]).await? > 0)
 }

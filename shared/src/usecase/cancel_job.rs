@@ -40,15 +40,24 @@ pub async fn cancel_job(app: &App, caller: &Caller, job_id: Uuid) -> Result<JobR
 #[tracing::instrument(skip(app), fields(user_id = %caller.user_id))]
 pub async fn retry_job(app: &App, caller: &Caller, job_id: Uuid) -> Result<JobAccepted, ApiError> {
     let user_id = caller.user_id;
-    let (job, remaining) = db::with_client(&app.pool, |client| async move {
+    let key = format!("retry:{job_id}");
+    let key = key.as_str();
+    let (job, earlier, remaining) = db::with_client(&app.pool, |client| async move {
         let Some(job) = jobs::find(&client, user_id, job_id).await? else {
-            return Ok((None, Vec::new()));
+            return Ok((None, None, Vec::new()));
         };
+        // Asked before: that answer, whatever became of the photos since.
+        if let Some(earlier) = jobs::find_by_idempotency_key(&client, user_id, key).await? {
+            return Ok((Some(job), Some(earlier), Vec::new()));
+        }
         let remaining = images::find_many(&client, user_id, &job.image_ids).await?;
-        Ok((Some(job), remaining))
+        Ok((Some(job), None, remaining))
     })
     .await?;
     let job = job.ok_or(ApiError::NotFound { what: "job" })?;
+    if let Some(earlier) = earlier {
+        return Ok(JobAccepted::from(&earlier));
+    }
     if !matches!(job.status, JobStatus::Failed | JobStatus::Cancelled) {
         return Err(ApiError::conflict(
             "not_retryable",
@@ -75,8 +84,7 @@ pub async fn retry_job(app: &App, caller: &Caller, job_id: Uuid) -> Result<JobAc
             "None of this job's photos are still in your library; upload them again.",
         ));
     }
-    let key = format!("retry:{job_id}");
-    let accepted = request_processing::request_processing(app, caller, &ids, Some(&key)).await?;
+    let accepted = request_processing::request_processing(app, caller, &ids, Some(key)).await?;
     tracing::info!(%job_id, new_job_id = %accepted.job_id, photos = ids.len(), "job retried");
     Ok(accepted)
 }

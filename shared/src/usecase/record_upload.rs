@@ -8,6 +8,7 @@ use crate::app::App;
 use crate::domain::inspect::{self, Rejection};
 use crate::domain::prepare::DecodeLimits;
 use crate::domain::{ContentType, ImageKey, ImageStatus};
+use crate::repo::deletions;
 use crate::repo::images;
 use crate::usecase::make_renditions::{RenditionError, make_renditions};
 
@@ -144,7 +145,7 @@ pub async fn record_upload(
                 let inspection = inspection.clone();
                 let (etag, previous) = (etag.clone(), previous_etag.clone());
                 async move {
-                    images::mark_uploaded(
+                    let changed = images::mark_uploaded(
                         &client,
                         key.image_id,
                         head.size,
@@ -153,7 +154,12 @@ pub async fn record_upload(
                         previous.as_deref(),
                         renditions,
                     )
-                    .await
+                    .await?;
+                    if !changed {
+                        // Deleted while it was inspected: what was just made goes too.
+                        deletions::queue_if_gone(&client, key.user_id, key.image_id).await?;
+                    }
+                    Ok(changed)
                 }
             })
             .await?;

@@ -19,6 +19,7 @@ use crate::domain::organiser::{self, BatchPhoto, OrganiseError, Organised};
 use crate::domain::plan::{self, PhotoFacts};
 use crate::domain::prepare::{DecodeLimits, Size};
 use crate::domain::{ContentType, JobStage, JobStatus};
+use crate::repo::deletions;
 use crate::repo::galleries::{self, NewAlbum};
 use crate::repo::images::{self, BatchImage};
 use crate::repo::jobs::{self, Claim, Completion, JobRow};
@@ -247,10 +248,17 @@ pub(crate) async fn fetch_and_prepare(
     .await;
     let model_input = match made {
         Ok(model) => {
-            let (id, etag) = (image.id, image.etag.clone());
+            let (id, etag, user_id) = (image.id, image.etag.clone(), image.user_id);
             db::with_client(&app.pool, |client| {
                 let etag = etag.clone();
-                async move { images::mark_renditions(&client, id, etag.as_deref()).await }
+                async move {
+                    let marked = images::mark_renditions(&client, id, etag.as_deref()).await?;
+                    if !marked {
+                        // Deleted meanwhile: its new renditions go the way of its objects.
+                        deletions::queue_if_gone(&client, user_id, id).await?;
+                    }
+                    Ok(marked)
+                }
             })
             .await?;
             Some(("image/jpeg", model.jpeg))
