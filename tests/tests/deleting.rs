@@ -618,3 +618,84 @@ async fn deleting_an_account_leaves_no_row_and_no_object_of_the_user() {
         .get(0);
     assert_eq!(n, 0);
 }
+
+#[tokio::test]
+async fn the_sweep_removes_uploads_left_incomplete_or_rejected_for_a_day_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let kept = upload(&app, &alice, 1).await;
+    // Three uploads never completed: one whose bytes arrived without their event, one
+    // with no bytes, one recent; and one rejected (not a JPEG inside).
+    let tickets = app
+        .upload_urls(
+            &alice,
+            &[
+                ("sent.jpg", "image/jpeg", 100),
+                ("never.jpg", "image/jpeg", 100),
+                ("recent.jpg", "image/jpeg", 100),
+            ],
+        )
+        .await;
+    assert_eq!(app.put(&tickets[0], vec![7u8; 100]).await.status(), 200);
+    let bad = app
+        .upload_urls(&alice, &[("bad.jpg", "image/jpeg", 11)])
+        .await;
+    assert_eq!(
+        app.put(&bad[0], b"not a jpeg!".to_vec()).await.status(),
+        200
+    );
+    app.s3_event(&[bad[0]["key"].as_str().unwrap()])
+        .await
+        .unwrap();
+    let id = |t: &Value| Uuid::parse_str(t["imageId"].as_str().unwrap()).unwrap();
+    let (sent, never, recent, rejected) = (
+        id(&tickets[0]),
+        id(&tickets[1]),
+        id(&tickets[2]),
+        id(&bad[0]),
+    );
+    let client = app.db.client().await;
+    let status: String = client
+        .query_one("SELECT status FROM images WHERE id = $1", &[&rejected])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(status, "rejected");
+    client
+        .execute(
+            "UPDATE images SET created_at = now() - interval '25 hours' WHERE id = ANY($1)",
+            &[&vec![sent, never, rejected, kept[0]]],
+        )
+        .await
+        .unwrap();
+    let user: Uuid = client
+        .query_one("SELECT user_id FROM images WHERE id = $1", &[&sent])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        objects_left(&app, user, sent).await.len(),
+        1,
+        "its bytes are there"
+    );
+
+    let report = sweep_jobs(&app.app, 100).await.unwrap();
+    assert_eq!(report.uploads_expired, 3);
+    let left: Vec<Uuid> = client
+        .query("SELECT id FROM images ORDER BY created_at", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(
+        left.contains(&kept[0]),
+        "an uploaded photo stays, however old"
+    );
+    assert!(left.contains(&recent), "a recent upload may still complete");
+    assert_eq!(objects_left(&app, user, sent).await, Vec::<String>::new());
+    // Run again: nothing more to do.
+    let report = sweep_jobs(&app.app, 100).await.unwrap();
+    assert_eq!((report.uploads_expired, report.objects_removed), (0, 0));
+}

@@ -1,4 +1,4 @@
-//! Lambda: the scheduled sweep of stranded jobs and of objects of deleted photos. Wiring
+//! Lambda: the scheduled sweep of stranded jobs, objects of deleted photos and expired uploads. Wiring
 //! only.
 
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -23,6 +23,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 "failed": report.failed,
                 "objectsRemoved": report.objects_removed,
                 "objectsLeft": report.objects_left,
+                "uploadsExpired": report.uploads_expired,
             }))
         },
     ))

@@ -215,3 +215,27 @@ pub async fn queue_if_gone(
         .await?;
     Ok(client.execute(&stmt, &[&image_id, &keys]).await? > 0)
 }
+
+/// Uploads that will never be organised, old enough to forget: never completed, or
+/// rejected, created before `older_than_secs` ago. At most `limit`, oldest first, as
+/// `(user, photo)`.
+pub async fn expired_uploads(
+    client: &impl GenericClient,
+    older_than_secs: f64,
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid)>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT user_id, id FROM images \
+             WHERE status IN ('pending_upload', 'rejected') \
+               AND created_at < now() - make_interval(secs => $1) \
+             ORDER BY created_at LIMIT $2",
+        )
+        .await?;
+    Ok(client
+        .query(&stmt, &[&older_than_secs, &limit])
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}

@@ -161,3 +161,35 @@ pub async fn remove_queued_objects(app: &App, limit: i64) -> Result<Removal, DbE
     }
     remove(app, keys).await
 }
+
+/// Uploads never completed, and rejected ones, are kept this long (a day).
+pub const UPLOAD_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The sweep's retention part: up to `limit` uploads that will never be organised (never
+/// completed, or rejected) and are older than [`UPLOAD_RETENTION`], deleted as a person's
+/// delete does (rows, then objects). Returns how many.
+pub async fn expire_uploads(app: &App, limit: i64) -> Result<usize, DbError> {
+    let older_than = UPLOAD_RETENTION.as_secs_f64();
+    let expired = db::with_client(&app.pool, |client| async move {
+        deletions::expired_uploads(&client, older_than, limit).await
+    })
+    .await?;
+    let mut by_user: std::collections::BTreeMap<Uuid, Vec<Uuid>> = Default::default();
+    for (user, image) in expired {
+        by_user.entry(user).or_default().push(image);
+    }
+    let mut removed = 0;
+    for (user_id, ids) in by_user {
+        let mut client = app.pool.get().await?;
+        let tx = client.transaction().await?;
+        let deleted = deletions::delete_images(&tx, user_id, &ids).await?;
+        tx.commit().await?;
+        drop(client);
+        removed += deleted.len();
+        remove_objects_of(app, user_id, &deleted).await;
+    }
+    if removed > 0 {
+        tracing::info!(removed, "expired uploads removed");
+    }
+    Ok(removed)
+}

@@ -1,7 +1,8 @@
 //! The sweep: nothing stays stranded. Jobs pending but never sent (the send failed) or
 //! sent long ago and never picked up are sent again; claims whose worker died (expired
 //! lease) are sent again so a worker takes them over; jobs out of attempts are failed;
-//! objects of deleted photos whose removal failed are removed.
+//! objects of deleted photos whose removal failed are removed; uploads never completed, or
+//! rejected, are removed after a day.
 
 use crate::adapter::postgres as db;
 use crate::app::App;
@@ -11,6 +12,8 @@ use crate::usecase::request_processing::enqueue;
 
 /// At most this many objects of deleted photos are removed per sweep (bounded work).
 const OBJECTS_PER_SWEEP: i64 = 1_000;
+/// At most this many expired uploads are removed per sweep.
+const UPLOADS_PER_SWEEP: i64 = 200;
 use crate::usecase::run_delivery::REMEMBER_FOR;
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -23,6 +26,8 @@ pub struct SweepReport {
     /// still waiting.
     pub objects_removed: usize,
     pub objects_left: usize,
+    /// Uploads never completed, or rejected, older than a day: removed (rows and objects).
+    pub uploads_expired: usize,
 }
 
 /// One pass over at most `limit` stranded jobs.
@@ -55,6 +60,7 @@ pub async fn sweep_jobs(app: &App, limit: i64) -> Result<SweepReport, db::DbErro
         deliveries::forget_older_than(&client, REMEMBER_FOR).await
     })
     .await?;
+    report.uploads_expired = delete_photos::expire_uploads(app, UPLOADS_PER_SWEEP).await?;
     let removal = delete_photos::remove_queued_objects(app, OBJECTS_PER_SWEEP).await?;
     report.objects_removed = removal.removed;
     report.objects_left = removal.left;
