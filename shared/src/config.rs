@@ -146,6 +146,13 @@ pub struct ProcessorConfig {
     /// `momentarium organize` turns it off, since its page makes its own thumbnails for
     /// such photos and the work would double its time on large folders.
     pub backfill_renditions: bool,
+    /// How long after it was asked for a job gets the model's albums; past it, the
+    /// offline organiser delivers them, with the reason on the job.
+    pub job_deadline: Duration,
+    /// Failures or timeouts of the model in a row that open its circuit breaker…
+    pub circuit_failures: u32,
+    /// …and how long it then stays open before one trial call is let through.
+    pub circuit_cooldown: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -268,6 +275,9 @@ impl Config {
             qstash_next_key: env.get("QSTASH_NEXT_SIGNING_KEY").map(SecretString::from),
             qstash_destination_url: env.get("QSTASH_DESTINATION_URL"),
             backfill_renditions: true,
+            job_deadline: Duration::from_secs(env.parsed("JOB_DEADLINE_SECS", 240)?),
+            circuit_failures: env.parsed("MODEL_CIRCUIT_FAILURES", 3)?,
+            circuit_cooldown: Duration::from_secs(env.parsed("MODEL_CIRCUIT_COOLDOWN_SECS", 60)?),
         };
         Ok(Self {
             gemini,

@@ -192,6 +192,9 @@ pub struct GallerySummary {
 pub struct Health {
     pub status: String,
     pub database: String,
+    /// `ok`, `circuit_open` (the model's circuit breaker is open: albums come from the
+    /// offline organiser meanwhile) or `unknown` (the database did not answer).
+    pub model: String,
     pub version: String,
 }
 

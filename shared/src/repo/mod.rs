@@ -1,6 +1,7 @@
 //! Repositories: all SQL lives here. Explicit column lists, `prepare_cached`, rows mapped
 //! into typed structs. Every query about a user's things takes the user's id.
 
+pub mod circuits;
 pub mod deletions;
 pub mod deliveries;
 pub mod galleries;

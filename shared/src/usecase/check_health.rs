@@ -42,3 +42,13 @@ pub async fn check_database(pool: &Pool, bound: Duration) -> DatabaseHealth {
     }
     health
 }
+
+/// The AI providers whose circuit breaker is open (jobs are organised offline meanwhile).
+pub async fn open_circuits(pool: &Pool) -> Vec<String> {
+    match pool.get().await {
+        Ok(client) => crate::repo::circuits::not_closed(&client)
+            .await
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}

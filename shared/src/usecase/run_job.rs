@@ -9,16 +9,18 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use futures::StreamExt;
 use uuid::Uuid;
 
 use crate::adapter::postgres::{self as db, DbError};
 use crate::adapter::s3::StorageError;
 use crate::app::{App, NotConfigured};
-use crate::domain::organiser::{self, BatchPhoto, OrganiseError, Organised};
+use crate::domain::organiser::{self, BatchPhoto, Offline, OrganiseError, Organised};
 use crate::domain::plan::{self, PhotoFacts};
 use crate::domain::prepare::{DecodeLimits, Size};
 use crate::domain::{ContentType, JobStage, JobStatus};
+use crate::repo::circuits::{self, Admission};
 use crate::repo::deletions;
 use crate::repo::galleries::{self, NewAlbum};
 use crate::repo::images::{self, BatchImage};
@@ -451,15 +453,105 @@ async fn organise(
         })
         .collect();
     // Leave time to write the result.
-    let deadline = delivery
+    let delivery_deadline = delivery
         .deadline
         .checked_sub(Duration::from_secs(5))
         .unwrap_or(delivery.deadline);
+    let Some(model) = app.model.as_deref() else {
+        // No model configured: the organiser is the offline one; nothing to guard.
+        return call_organiser(app, job, &photos, delivery_deadline, false).await;
+    };
+    // The job's own deadline: past it, the model is not waited for any more.
+    let job_left = app.config.processor.job_deadline.checked_sub(
+        (Utc::now() - job.created_at)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    );
+    let Some(job_left) = job_left.filter(|left| *left > Duration::from_secs(1)) else {
+        return Ok(offline_now(
+            &photos,
+            format!(
+                "the model did not answer within {} s of the request",
+                app.config.processor.job_deadline.as_secs()
+            ),
+        ));
+    };
+    let circuit = circuit_name(model);
+    let cooldown = app.config.processor.circuit_cooldown.as_secs_f64();
+    let admission = db::with_client(&app.pool, |client| {
+        let circuit = circuit.clone();
+        async move { circuits::admit(&client, &circuit, cooldown).await }
+    })
+    .await?;
+    if let Admission::Open { retry_after_secs } = admission {
+        tracing::info!(%circuit, retry_after_secs, "circuit open: organising offline at once");
+        return Ok(offline_now(
+            &photos,
+            "the model has been failing and is given a rest; organised offline at once".to_string(),
+        ));
+    }
+    let job_deadline = Instant::now() + job_left;
+    // The job's deadline falls in this delivery: it is the last chance for the model.
+    let (deadline, final_call) = if job_deadline < delivery_deadline {
+        (job_deadline, true)
+    } else {
+        (delivery_deadline, false)
+    };
+    let outcome = call_organiser(app, job, &photos, deadline, final_call).await;
+    // The model answered (used or not) or it did not (timeouts, 5xx, 429 to the end).
+    let (answered, error) = match &outcome {
+        Ok(o) if o.organizer != "offline" || o.usage.is_some() => (true, None),
+        Ok(o) => (false, o.fallback_reason.clone()),
+        Err(Trouble::Transient(reason, _)) => (false, Some(reason.clone())),
+        Err(_) => (true, None),
+    };
+    let threshold = i32::try_from(app.config.processor.circuit_failures).unwrap_or(i32::MAX);
+    let change =
+        db::with_client(&app.pool, |client| {
+            let (circuit, error) = (circuit.clone(), error.clone());
+            async move {
+                circuits::record(&client, &circuit, answered, threshold, error.as_deref()).await
+            }
+        })
+        .await?;
+    match change {
+        circuits::Change::Opened => tracing::error!(
+            %circuit,
+            error = error.as_deref().unwrap_or(""),
+            cooldown_secs = cooldown,
+            "circuit opened: jobs are organised offline until a trial call succeeds"
+        ),
+        circuits::Change::Closed => {
+            tracing::warn!(%circuit, "circuit closed: the model answers again")
+        }
+        circuits::Change::None => {}
+    }
+    outcome
+}
+
+/// The circuit of a model: one per provider and model.
+pub fn circuit_name(model: &str) -> String {
+    format!("gemini:{model}")
+}
+
+/// The offline organiser's albums now, with the reason the model was not asked.
+fn offline_now(photos: &[BatchPhoto], reason: String) -> Organised {
+    tracing::warn!(%reason, "organising offline without asking the model");
+    Offline::plan(photos, Some(reason))
+}
+
+async fn call_organiser(
+    app: &App,
+    job: &JobRow,
+    photos: &[BatchPhoto],
+    deadline: Instant,
+    final_call: bool,
+) -> Result<Organised, Trouble> {
     let request = organiser::Request {
-        photos: &photos,
+        photos,
         deadline,
         attempt: job.attempts,
-        last_attempt: job.attempts as u32 >= app.config.processor.max_job_attempts,
+        last_attempt: final_call || job.attempts as u32 >= app.config.processor.max_job_attempts,
     };
     let organiser = app.organiser().map_err(not_ready)?;
     organiser.organise(request).await.map_err(|e| match e {
