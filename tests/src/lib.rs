@@ -425,6 +425,68 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A body-less POST (an action: cancel, retry).
+    pub async fn post(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads `n` small, distinct sample JPEGs (`p0.jpg`, …) without EXIF; their ids.
+    pub async fn upload_samples(&self, token: &str, n: u8) -> Vec<String> {
+        let files: Vec<(String, Vec<u8>)> = (0..n)
+            .map(|i| {
+                (
+                    format!("p{i}.jpg"),
+                    photos::jpeg(
+                        64,
+                        48,
+                        [i.wrapping_mul(40), 90, 120],
+                        &photos::Exif::default(),
+                    ),
+                )
+            })
+            .collect();
+        let specs: Vec<(&str, &str, Vec<u8>)> = files
+            .iter()
+            .map(|(name, bytes)| (name.as_str(), "image/jpeg", bytes.clone()))
+            .collect();
+        self.upload_photos(token, &specs).await
+    }
+
+    /// Waits until a worker has the job at `stage` (ten seconds at most).
+    pub async fn wait_for_stage(&self, job: uuid::Uuid, stage: &str) {
+        let client = self.db.client().await;
+        let started = std::time::Instant::now();
+        loop {
+            let now: Option<String> = client
+                .query_one("SELECT stage FROM processing_jobs WHERE id = $1", &[&job])
+                .await
+                .unwrap()
+                .get(0);
+            if now.as_deref() == Some(stage) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the job never reached {stage}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Asks for upload URLs for `files` (`(filename, content type, bytes)`), returning the
     /// `uploads` array.
     pub async fn upload_urls(&self, token: &str, files: &[(&str, &str, usize)]) -> Vec<Value> {
@@ -515,6 +577,24 @@ impl TestApp {
             },
         )
         .await
+    }
+
+    /// Runs the job on a task of its own, as a worker would, while the test goes on.
+    pub fn run_job_in_background(
+        &self,
+        job: uuid::Uuid,
+    ) -> tokio::task::JoinHandle<Result<ProcessOutcome, RetryLater>> {
+        let app = self.app.clone();
+        tokio::spawn(async move {
+            run_job(
+                &app,
+                job,
+                Delivery {
+                    deadline: std::time::Instant::now() + Duration::from_secs(60),
+                },
+            )
+            .await
+        })
     }
 
     /// Asks for `ids` to be organised; returns the 202 body.

@@ -5,35 +5,22 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use momentarium_shared::adapter::s3::S3Store;
 use momentarium_shared::domain::ImageKey;
 use momentarium_shared::domain::prepare::Size;
 use momentarium_shared::repo::deletions;
 use momentarium_shared::repo::galleries::{NewAlbum, insert_albums};
-use momentarium_shared::usecase::run_job::{Delivery, ProcessOutcome, run_job};
+use momentarium_shared::usecase::run_job::ProcessOutcome;
 use momentarium_shared::usecase::sweep_jobs::sweep_jobs;
 use momentarium_tests::gemini::{GeminiServer, Reply};
-use momentarium_tests::photos::{self, Exif};
 use momentarium_tests::{TestApp, assert_error};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 async fn upload(app: &TestApp, token: &str, n: u8) -> Vec<Uuid> {
-    let files: Vec<(String, Vec<u8>)> = (0..n)
-        .map(|i| {
-            (
-                format!("p{i}.jpg"),
-                photos::jpeg(64, 48, [i * 40, 90, 120], &Exif::default()),
-            )
-        })
-        .collect();
-    let specs: Vec<(&str, &str, Vec<u8>)> = files
-        .iter()
-        .map(|(name, bytes)| (name.as_str(), "image/jpeg", bytes.clone()))
-        .collect();
-    app.upload_photos(token, &specs)
+    app.upload_samples(token, n)
         .await
         .iter()
         .map(|id| Uuid::parse_str(id).unwrap())
@@ -80,15 +67,6 @@ async fn gallery(app: &TestApp, token: &str) -> (Uuid, Vec<Uuid>, Vec<Uuid>, Uui
         .await
         .unwrap();
     (gallery, ids, albums.iter().map(|a| a.id).collect(), user)
-}
-
-async fn delete(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
-    app.http
-        .delete(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
 }
 
 /// Whether any of a photo's objects (original, three renditions) is in the bucket.
@@ -138,7 +116,8 @@ async fn a_deleted_photo_leaves_its_albums_its_covers_and_the_bucket() {
 
     // Nobody else can delete it.
     assert_error(
-        delete(&app, &format!("/api/images/{}", ids[0]), &app.token("bob")).await,
+        app.delete(&format!("/api/images/{}", ids[0]), &app.token("bob"))
+            .await,
         404,
         "not_found",
     )
@@ -146,7 +125,7 @@ async fn a_deleted_photo_leaves_its_albums_its_covers_and_the_bucket() {
 
     // The cover of album A.
     assert_eq!(
-        delete(&app, &format!("/api/images/{}", ids[0]), &alice)
+        app.delete(&format!("/api/images/{}", ids[0]), &alice)
             .await
             .status(),
         204
@@ -194,7 +173,7 @@ async fn a_deleted_photo_leaves_its_albums_its_covers_and_the_bucket() {
 
     // The only photo of album B: the album goes too.
     assert_eq!(
-        delete(&app, &format!("/api/images/{}", ids[2]), &alice)
+        app.delete(&format!("/api/images/{}", ids[2]), &alice)
             .await
             .status(),
         204
@@ -213,7 +192,7 @@ async fn a_deleted_photo_leaves_its_albums_its_covers_and_the_bucket() {
 
     // Twice is a 404.
     assert_error(
-        delete(&app, &format!("/api/images/{}", ids[2]), &alice).await,
+        app.delete(&format!("/api/images/{}", ids[2]), &alice).await,
         404,
         "not_found",
     )
@@ -244,24 +223,21 @@ async fn a_deleted_gallery_keeps_its_photos_unless_asked() {
         .to_string();
 
     assert_error(
-        delete(&app, &format!("/api/galleries/{first}"), &app.token("bob")).await,
+        app.delete(&format!("/api/galleries/{first}"), &app.token("bob"))
+            .await,
         404,
         "not_found",
     )
     .await;
     assert_error(
-        delete(
-            &app,
-            &format!("/api/galleries/{first}?withPhotos=maybe"),
-            &alice,
-        )
-        .await,
+        app.delete(&format!("/api/galleries/{first}?withPhotos=maybe"), &alice)
+            .await,
         400,
         "invalid_query",
     )
     .await;
     assert_eq!(
-        delete(&app, &format!("/api/galleries/{first}"), &alice)
+        app.delete(&format!("/api/galleries/{first}"), &alice)
             .await
             .status(),
         204
@@ -289,13 +265,9 @@ async fn a_deleted_gallery_keeps_its_photos_unless_asked() {
     // With its photos: rows and objects.
     let (second, ids, _, _) = gallery(&app, &alice).await;
     assert_eq!(
-        delete(
-            &app,
-            &format!("/api/galleries/{second}?withPhotos=true"),
-            &alice
-        )
-        .await
-        .status(),
+        app.delete(&format!("/api/galleries/{second}?withPhotos=true"), &alice)
+            .await
+            .status(),
         204
     );
     for id in &ids {
@@ -415,40 +387,12 @@ async fn a_photo_deleted_while_its_job_runs_is_left_out_of_the_albums() {
     let ids = upload(&app, &alice, 3).await;
     let strings: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     let job = app.process_job_id(&alice, &strings).await;
-    let worker = {
-        let app = app.app.clone();
-        tokio::spawn(async move {
-            run_job(
-                &app,
-                job,
-                Delivery {
-                    deadline: Instant::now() + Duration::from_secs(60),
-                },
-            )
-            .await
-        })
-    };
-    let client = app.db.client().await;
-    let started = Instant::now();
-    loop {
-        let stage: Option<String> = client
-            .query_one("SELECT stage FROM processing_jobs WHERE id = $1", &[&job])
-            .await
-            .unwrap()
-            .get(0);
-        if stage.as_deref() == Some("asking_model") {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "never asked the model"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let worker = app.run_job_in_background(job);
+    app.wait_for_stage(job, "asking_model").await;
     // The cover of the first album, and the only photo of the second.
     for id in [ids[0], ids[2]] {
         assert_eq!(
-            delete(&app, &format!("/api/images/{id}"), &alice)
+            app.delete(&format!("/api/images/{id}"), &alice)
                 .await
                 .status(),
             204
@@ -487,7 +431,7 @@ async fn a_job_whose_photos_were_all_deleted_fails_with_a_sentence() {
     let job = app.process_job_id(&alice, &strings).await;
     for id in &ids {
         assert_eq!(
-            delete(&app, &format!("/api/images/{id}"), &alice)
+            app.delete(&format!("/api/images/{id}"), &alice)
                 .await
                 .status(),
             204

@@ -4,40 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use momentarium_shared::domain::JobStatus;
-use momentarium_shared::usecase::run_job::{Delivery, ProcessOutcome, run_job};
+use momentarium_shared::usecase::run_job::ProcessOutcome;
 use momentarium_tests::gemini::{GeminiServer, Reply};
-use momentarium_tests::photos::{self, Exif};
 use momentarium_tests::{TestApp, assert_error};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-async fn photos_of(app: &TestApp, token: &str, n: u8) -> Vec<String> {
-    let files: Vec<(String, Vec<u8>)> = (0..n)
-        .map(|i| {
-            (
-                format!("p{i}.jpg"),
-                photos::jpeg(40, 30, [i * 40, 90, 120], &Exif::default()),
-            )
-        })
-        .collect();
-    let specs: Vec<(&str, &str, Vec<u8>)> = files
-        .iter()
-        .map(|(name, bytes)| (name.as_str(), "image/jpeg", bytes.clone()))
-        .collect();
-    app.upload_photos(token, &specs).await
-}
-
-async fn post(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
-    app.http
-        .post(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn albums_of_job(app: &TestApp, job: Uuid) -> i64 {
     app.db
@@ -57,19 +31,14 @@ async fn albums_of_job(app: &TestApp, job: Uuid) -> i64 {
 async fn a_pending_job_cancelled_never_runs_and_an_ended_one_cannot_be_cancelled() {
     let app = TestApp::spawn().await;
     let alice = app.token("alice");
-    let ids = photos_of(&app, &alice, 2).await;
+    let ids = app.upload_samples(&alice, 2).await;
     let job = app.process_job_id(&alice, &ids).await;
     let cancel = format!("/api/jobs/{job}/cancel");
 
     // Someone else's job is as absent as an unknown one.
-    assert_error(
-        post(&app, &cancel, &app.token("bob")).await,
-        404,
-        "not_found",
-    )
-    .await;
+    assert_error(app.post(&cancel, &app.token("bob")).await, 404, "not_found").await;
 
-    let response = post(&app, &cancel, &alice).await;
+    let response = app.post(&cancel, &alice).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "cancelled");
@@ -90,13 +59,13 @@ async fn a_pending_job_cancelled_never_runs_and_an_ended_one_cannot_be_cancelled
         "{outcome:?}"
     );
     assert_eq!(albums_of_job(&app, job).await, 0);
-    assert_error(post(&app, &cancel, &alice).await, 409, "job_finished").await;
+    assert_error(app.post(&cancel, &alice).await, 409, "job_finished").await;
 
     // A completed job cannot be cancelled either.
     let done = app.process_job_id(&alice, &ids).await;
     app.run_job_now(done).await.unwrap();
     assert_error(
-        post(&app, &format!("/api/jobs/{done}/cancel"), &alice).await,
+        app.post(&format!("/api/jobs/{done}/cancel"), &alice).await,
         409,
         "job_finished",
     )
@@ -119,40 +88,12 @@ async fn a_running_job_cancelled_stops_and_writes_nothing() {
     .await;
     let app = TestApp::spawn_with_gemini(&gemini, &[]).await;
     let alice = app.token("alice");
-    let ids = photos_of(&app, &alice, 2).await;
+    let ids = app.upload_samples(&alice, 2).await;
     let job = app.process_job_id(&alice, &ids).await;
-    let worker = {
-        let app = app.app.clone();
-        tokio::spawn(async move {
-            run_job(
-                &app,
-                job,
-                Delivery {
-                    deadline: Instant::now() + Duration::from_secs(60),
-                },
-            )
-            .await
-        })
-    };
-    // Wait for the worker to be asking the model.
+    let worker = app.run_job_in_background(job);
+    app.wait_for_stage(job, "asking_model").await;
     let client = app.db.client().await;
-    let started = Instant::now();
-    loop {
-        let stage: Option<String> = client
-            .query_one("SELECT stage FROM processing_jobs WHERE id = $1", &[&job])
-            .await
-            .unwrap()
-            .get(0);
-        if stage.as_deref() == Some("asking_model") {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "never asked the model"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let response = post(&app, &format!("/api/jobs/{job}/cancel"), &alice).await;
+    let response = app.post(&format!("/api/jobs/{job}/cancel"), &alice).await;
     assert_eq!(response.status(), 200);
 
     let outcome = worker.await.unwrap().unwrap();
@@ -177,27 +118,15 @@ async fn a_running_job_cancelled_stops_and_writes_nothing() {
 async fn a_cancel_racing_a_workers_claim_has_exactly_one_outcome() {
     let app = TestApp::spawn().await;
     let alice = app.token("alice");
-    let ids = photos_of(&app, &alice, 3).await;
+    let ids = app.upload_samples(&alice, 3).await;
     let (mut cancelled, mut completed) = (0, 0);
     // The cancel is sent after the worker starts, a little later each time: at first it
     // meets the job pending or mid-run, at the end (1.5 s on) the job is long done.
     for delay_ms in [0, 0, 0, 5, 10, 20, 40, 80, 160, 320, 640, 1500] {
         let job = app.process_job_id(&alice, &ids).await;
-        let worker = {
-            let app = app.app.clone();
-            tokio::spawn(async move {
-                run_job(
-                    &app,
-                    job,
-                    Delivery {
-                        deadline: Instant::now() + Duration::from_secs(60),
-                    },
-                )
-                .await
-            })
-        };
+        let worker = app.run_job_in_background(job);
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-        let response = post(&app, &format!("/api/jobs/{job}/cancel"), &alice).await;
+        let response = app.post(&format!("/api/jobs/{job}/cancel"), &alice).await;
         let status = response.status().as_u16();
         worker.await.unwrap().unwrap();
         let state: String = app
@@ -235,28 +164,23 @@ async fn a_cancel_racing_a_workers_claim_has_exactly_one_outcome() {
 async fn a_cancelled_or_failed_job_is_tried_again_as_a_new_job_with_the_same_photos() {
     let app = TestApp::spawn().await;
     let alice = app.token("alice");
-    let ids = photos_of(&app, &alice, 3).await;
+    let ids = app.upload_samples(&alice, 3).await;
     let job = app.process_job_id(&alice, &ids).await;
     assert_eq!(
-        post(&app, &format!("/api/jobs/{job}/cancel"), &alice)
+        app.post(&format!("/api/jobs/{job}/cancel"), &alice)
             .await
             .status(),
         200
     );
     let retry = format!("/api/jobs/{job}/retry");
-    assert_error(
-        post(&app, &retry, &app.token("bob")).await,
-        404,
-        "not_found",
-    )
-    .await;
-    let response = post(&app, &retry, &alice).await;
+    assert_error(app.post(&retry, &app.token("bob")).await, 404, "not_found").await;
+    let response = app.post(&retry, &alice).await;
     assert_eq!(response.status(), 202);
     let accepted: Value = response.json().await.unwrap();
     let new_job = Uuid::parse_str(accepted["jobId"].as_str().unwrap()).unwrap();
     assert_ne!(new_job, job);
     // Asked twice: the same new job.
-    let again: Value = post(&app, &retry, &alice).await.json().await.unwrap();
+    let again: Value = app.post(&retry, &alice).await.json().await.unwrap();
     assert_eq!(again["jobId"], accepted["jobId"]);
 
     app.run_job_now(new_job).await.unwrap();
@@ -283,7 +207,8 @@ async fn a_cancelled_or_failed_job_is_tried_again_as_a_new_job_with_the_same_pho
         .get(0);
     assert_eq!(old, "cancelled");
     assert_error(
-        post(&app, &format!("/api/jobs/{new_job}/retry"), &alice).await,
+        app.post(&format!("/api/jobs/{new_job}/retry"), &alice)
+            .await,
         409,
         "not_retryable",
     )
@@ -306,7 +231,7 @@ async fn a_cancelled_or_failed_job_is_tried_again_as_a_new_job_with_the_same_pho
         )
         .await
         .unwrap();
-    let response = post(&app, &format!("/api/jobs/{failed}/retry"), &alice).await;
+    let response = app.post(&format!("/api/jobs/{failed}/retry"), &alice).await;
     assert_eq!(response.status(), 202);
     let accepted: Value = response.json().await.unwrap();
     let retried = Uuid::parse_str(accepted["jobId"].as_str().unwrap()).unwrap();
@@ -321,7 +246,7 @@ async fn a_cancelled_or_failed_job_is_tried_again_as_a_new_job_with_the_same_pho
     assert_eq!(photos.len(), 2);
 
     // Photos deleted since a retry do not change its answer: the same new job.
-    let again: Value = post(&app, &retry, &alice).await.json().await.unwrap();
+    let again: Value = app.post(&retry, &alice).await.json().await.unwrap();
     assert_eq!(again["jobId"], new_job.to_string());
 
     // A failed job none of whose photos are left: nothing to try.
@@ -345,7 +270,7 @@ async fn a_cancelled_or_failed_job_is_tried_again_as_a_new_job_with_the_same_pho
         .await
         .unwrap();
     assert_error(
-        post(&app, &format!("/api/jobs/{orphan}/retry"), &alice).await,
+        app.post(&format!("/api/jobs/{orphan}/retry"), &alice).await,
         409,
         "no_photos_left",
     )

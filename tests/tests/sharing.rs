@@ -566,30 +566,12 @@ async fn expired_revoked_and_unknown_links_answer_the_same_404() {
     let revoke = format!("/api/shares/{}", revoked["shareId"].as_str().unwrap());
     // Bob cannot revoke Alice's link.
     let bob = app.token("bob");
-    let response = app
-        .http
-        .delete(app.url(&revoke))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap();
+    let response = app.delete(&revoke, &bob).await;
     assert_error(response, 404, "not_found").await;
     assert_eq!(open(&app, &token_of(&revoked), None).await.status(), 200);
-    let response = app
-        .http
-        .delete(app.url(&revoke))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let response = app.delete(&revoke, &alice).await;
     assert_eq!(response.status(), 204);
-    let response = app
-        .http
-        .delete(app.url(&revoke))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let response = app.delete(&revoke, &alice).await;
     assert_error(response, 404, "not_found").await;
 
     let unknown = "A".repeat(43);
@@ -752,21 +734,9 @@ async fn a_member_sees_the_shared_album_and_nothing_else_until_removed() {
     .await;
 
     let remove = format!("{members}/bob");
-    let response = app
-        .http
-        .delete(app.url(&remove))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap();
+    let response = app.delete(&remove, &bob).await;
     assert_error(response, 404, "not_found").await;
-    let response = app
-        .http
-        .delete(app.url(&remove))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let response = app.delete(&remove, &alice).await;
     assert_eq!(response.status(), 204);
     let mine: Value = app
         .get("/api/shared-with-me", &bob)
@@ -782,13 +752,7 @@ async fn a_member_sees_the_shared_album_and_nothing_else_until_removed() {
         "not_found",
     )
     .await;
-    let response = app
-        .http
-        .delete(app.url(&remove))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let response = app.delete(&remove, &alice).await;
     assert_error(response, 404, "not_found").await;
 }
 

@@ -35,15 +35,7 @@ pub async fn process_gallery(
     let accepted =
         request_processing::request_processing(&app, &caller, &body.image_ids, key.as_deref())
             .await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(ProcessAccepted {
-            job_id: accepted.job_id,
-            gallery_id: accepted.gallery_id,
-            status: accepted.status,
-            status_url: format!("/api/jobs/{}/status", accepted.job_id),
-        }),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(accepted.into())))
 }
 
 /// GET /api/galleries/{galleryId}[?limit=&cursor=]

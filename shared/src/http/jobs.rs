@@ -57,15 +57,7 @@ pub async fn retry(
     Path(job_id): Path<String>,
 ) -> Result<(axum::http::StatusCode, Json<ProcessAccepted>), ApiError> {
     let accepted = cancel_job::retry_job(&app, &caller, parse_id(&job_id, "job")?).await?;
-    Ok((
-        axum::http::StatusCode::ACCEPTED,
-        Json(ProcessAccepted {
-            job_id: accepted.job_id,
-            gallery_id: accepted.gallery_id,
-            status: accepted.status,
-            status_url: format!("/api/jobs/{}/status", accepted.job_id),
-        }),
-    ))
+    Ok((axum::http::StatusCode::ACCEPTED, Json(accepted.into())))
 }
 
 /// GET /api/jobs

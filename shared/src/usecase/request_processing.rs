@@ -28,6 +28,17 @@ pub struct JobAccepted {
     pub created: bool,
 }
 
+impl From<JobAccepted> for crate::contract::ProcessAccepted {
+    fn from(accepted: JobAccepted) -> Self {
+        Self {
+            job_id: accepted.job_id,
+            gallery_id: accepted.gallery_id,
+            status: accepted.status,
+            status_url: format!("/api/jobs/{}/status", accepted.job_id),
+        }
+    }
+}
+
 impl From<&JobRow> for JobAccepted {
     fn from(job: &JobRow) -> Self {
         Self {
