@@ -14,6 +14,7 @@ use momentarium_shared::usecase::run_job::give_back_claims;
 use secrecy::SecretString;
 
 mod client;
+mod generate;
 mod html;
 mod local_db;
 mod organize;
@@ -76,6 +77,30 @@ enum Command {
         /// The embedded S3 server's address (presigned URLs point here).
         #[arg(long, env = "MOMENTARIUM_S3_LISTEN", default_value = "127.0.0.1:9300")]
         s3_listen: SocketAddr,
+    },
+    /// Make a picture from a prompt (and reference photos) with the configured image
+    /// provider (GEMINI_API_KEY or OPENAI_API_KEY), and save it.
+    Generate {
+        /// What the picture should show.
+        prompt: String,
+        /// A photo the picture should draw on (up to 3).
+        #[arg(long = "ref", value_name = "PHOTO")]
+        references: Vec<PathBuf>,
+        /// Where to write the picture (default: its name, in the current folder).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// gemini or openai (default: IMAGE_PROVIDER, else whichever has a key).
+        #[arg(long)]
+        provider: Option<String>,
+        /// E.g. 3:2, 1:1, 16:9.
+        #[arg(long)]
+        aspect_ratio: Option<String>,
+        /// Use a running Momentarium API instead of starting one here.
+        #[arg(long, env = "MOMENTARIUM_API")]
+        api: Option<String>,
+        /// Bearer token for --api.
+        #[arg(long, env = "MOMENTARIUM_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
     /// Print a dev token for NAME, for `Authorization: Bearer` against `serve`.
     Token {
@@ -187,6 +212,24 @@ async fn main() -> anyhow::Result<()> {
             };
             organize_command(&data_dir, options, None, None).await
         }
+        Command::Generate {
+            prompt,
+            references,
+            out,
+            provider,
+            aspect_ratio,
+            api,
+            token,
+        } => {
+            let options = generate::Options {
+                prompt,
+                references,
+                out,
+                provider,
+                aspect_ratio,
+            };
+            generate_command(&data_dir, options, api, token).await
+        }
         Command::Organize {
             folder,
             out,
@@ -292,6 +335,49 @@ async fn organize_command(
         stack.stop().await;
     }
     result
+}
+
+/// Makes a picture through `api`, or through an embedded stack started here.
+async fn generate_command(
+    data_dir: &std::path::Path,
+    options: generate::Options,
+    api: Option<String>,
+    token: Option<String>,
+) -> anyhow::Result<()> {
+    logs("warn");
+    let (client, stack) = match api {
+        Some(api) => {
+            let token = token.context("--api needs --token (or MOMENTARIUM_TOKEN)")?;
+            (client::ApiClient::new(&api, &token), None)
+        }
+        None => {
+            let stack = stack::Stack::start(stack::StackOptions {
+                data_dir: data_dir.to_path_buf(),
+                listen: "127.0.0.1:0".parse()?,
+                s3_listen: "127.0.0.1:0".parse()?,
+                backfill_renditions: false,
+                upload_events: false,
+            })
+            .await?;
+            let subject = std::env::var("USER").unwrap_or_else(|_| "local".into());
+            let token = issue_dev_token(
+                &SecretString::from(stack.secrets.dev_jwt_secret.clone()),
+                &subject,
+                Duration::from_secs(86_400),
+            );
+            (client::ApiClient::new(&stack.base_url, &token), Some(stack))
+        }
+    };
+    let result = generate::generate(&client, &options).await;
+    if let Some(stack) = stack {
+        stack.stop().await;
+    }
+    let out = result?;
+    #[allow(clippy::print_stdout)] // the one line a script reads: where the picture is
+    {
+        println!("{}", out.display());
+    }
+    Ok(())
 }
 
 fn sha2_digest(s: &str) -> Vec<u8> {

@@ -141,6 +141,7 @@ impl Stack {
             .with_storage(store)
             .with_queue(queue)
             .with_configured_organiser()
+            .with_configured_generators()
             .with_live_events();
         let (tx, rx) = oneshot::channel::<()>();
         // The dev sign-in mints a token for any name: only for a server on loopback.

@@ -5,9 +5,12 @@ use std::sync::Arc;
 use deadpool_postgres::Pool;
 
 use crate::adapter::gemini::{GeminiClient, GeminiOrganiser};
+use crate::adapter::gemini_images::GeminiImages;
+use crate::adapter::openai_images::OpenAiImages;
 use crate::adapter::queue::{JobQueue, SqsQueue};
 use crate::adapter::s3::S3Store;
 use crate::config::Config;
+use crate::domain::generation::{ImageGenerator, Provider};
 use crate::domain::organiser::{Offline, Organiser, WithFallback};
 use crate::error::ApiError;
 
@@ -24,6 +27,8 @@ pub struct App {
     storage: Option<S3Store>,
     queue: Option<Arc<dyn JobQueue>>,
     organiser: Option<Arc<dyn Organiser>>,
+    /// Image providers, by the provider they are (only those with a key).
+    generators: Vec<Arc<dyn ImageGenerator>>,
     /// The model behind the organiser, when there is one.
     pub model: Option<String>,
     /// This process: the prefix of every claim its workers take, so that it can give
@@ -43,6 +48,7 @@ impl App {
             storage: None,
             queue: None,
             organiser: None,
+            generators: Vec::new(),
             model: None,
             instance: format!("worker-{}", uuid::Uuid::new_v4().simple()).into(),
             live_events: false,
@@ -87,6 +93,39 @@ impl App {
             None => Arc::new(Offline),
         });
         self
+    }
+
+    /// The image providers whose keys are set: Gemini's image model with
+    /// `GEMINI_API_KEY`, OpenAI's Images API with `OPENAI_API_KEY`.
+    pub fn with_configured_generators(mut self) -> Self {
+        let g = &self.config.generation;
+        let mut generators: Vec<Arc<dyn ImageGenerator>> = Vec::new();
+        if let Some(key) = &self.config.gemini.api_key {
+            generators.push(Arc::new(GeminiImages::new(
+                key.clone(),
+                &self.config.gemini.base_url,
+                &g.gemini_model,
+                g.request_timeout,
+            )));
+        }
+        if let Some(key) = &g.openai_api_key {
+            generators.push(Arc::new(OpenAiImages::new(
+                key.clone(),
+                &g.openai_base_url,
+                &g.openai_model,
+                g.request_timeout,
+            )));
+        }
+        self.generators = generators;
+        self
+    }
+
+    /// The image provider `provider`, when its key is set.
+    pub fn generator(&self, provider: Provider) -> Option<&dyn ImageGenerator> {
+        self.generators
+            .iter()
+            .find(|g| g.provider() == provider)
+            .map(|g| g.as_ref())
     }
 
     /// Another organiser (a test's, or another provider's).

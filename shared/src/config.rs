@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::adapter::standard_webhooks::WebhookSecret;
 use crate::domain::ContentType;
+use crate::domain::generation::{PriceTable, Provider};
 
 /// What went wrong while reading the configuration. Always names the variable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -126,6 +127,25 @@ pub struct GeminiConfig {
     pub max_attempts: u32,
 }
 
+/// Image generation and editing: the providers, their models, and the price table every
+/// AI call is costed with.
+#[derive(Debug, Clone)]
+pub struct GenerationConfig {
+    /// Gemini's image model (the key and base URL are Gemini's own).
+    pub gemini_model: String,
+    pub openai_api_key: Option<SecretString>,
+    pub openai_base_url: String,
+    /// The current GPT image model (`gpt-image-1` was retired in October 2026).
+    pub openai_model: String,
+    /// The provider a request without `provider` gets, when its key is set.
+    pub default_provider: Provider,
+    /// Bound on one provider call.
+    pub request_timeout: Duration,
+    /// Days a generated or edited image is kept; 0 keeps them.
+    pub retention_days: u32,
+    pub prices: PriceTable,
+}
+
 /// The processor: attempts, leases, the sweep, QStash keys.
 #[derive(Debug, Clone)]
 pub struct ProcessorConfig {
@@ -158,6 +178,7 @@ pub struct ProcessorConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub gemini: GeminiConfig,
+    pub generation: GenerationConfig,
     pub processor: ProcessorConfig,
     pub database: DatabaseConfig,
     pub telemetry: TelemetryConfig,
@@ -264,6 +285,40 @@ impl Config {
             request_timeout: Duration::from_secs(env.parsed("GEMINI_TIMEOUT_SECS", 90)?),
             max_attempts: env.parsed("GEMINI_MAX_ATTEMPTS", 3)?,
         };
+        let default_provider = match env.get("IMAGE_PROVIDER") {
+            None => Provider::Gemini,
+            Some(raw) => Provider::parse(raw.trim()).ok_or_else(|| ConfigError::Invalid {
+                name: "IMAGE_PROVIDER",
+                reason: format!("`{raw}`: gemini or openai"),
+            })?,
+        };
+        let prices = match env.get("AI_PRICES") {
+            None => PriceTable::published(),
+            Some(json) => {
+                PriceTable::with_overrides(&json).map_err(|reason| ConfigError::Invalid {
+                    name: "AI_PRICES",
+                    reason,
+                })?
+            }
+        };
+        let generation = GenerationConfig {
+            gemini_model: env
+                .get("GEMINI_IMAGE_MODEL")
+                .unwrap_or_else(|| "gemini-2.5-flash-image".to_string()),
+            openai_api_key: env.get("OPENAI_API_KEY").map(SecretString::from),
+            openai_base_url: env
+                .get("OPENAI_BASE_URL")
+                .unwrap_or_else(|| "https://api.openai.com".to_string())
+                .trim_end_matches('/')
+                .to_string(),
+            openai_model: env
+                .get("OPENAI_IMAGE_MODEL")
+                .unwrap_or_else(|| "gpt-image-1.5".to_string()),
+            default_provider,
+            request_timeout: Duration::from_secs(env.parsed("IMAGE_TIMEOUT_SECS", 120)?),
+            retention_days: env.parsed("GENERATED_RETENTION_DAYS", 30)?,
+            prices,
+        };
         let processor = ProcessorConfig {
             max_job_attempts: env.parsed("JOB_MAX_ATTEMPTS", 5)?,
             lease: Duration::from_secs(env.parsed("JOB_LEASE_SECS", 900)?),
@@ -281,6 +336,7 @@ impl Config {
         };
         Ok(Self {
             gemini,
+            generation,
             processor,
             storage,
             limits,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::{JobStage, JobStatus};
+use crate::domain::{JobKind, JobStage, JobStatus};
 
 /// `POST /api/uploads/generate-urls`
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,7 +56,11 @@ pub struct ProcessRequest {
 #[serde(rename_all = "camelCase")]
 pub struct ProcessAccepted {
     pub job_id: Uuid,
-    pub gallery_id: Uuid,
+    /// `organise` (a gallery's albums) or `generate` (a picture; `statusUrl` is its
+    /// generation).
+    pub kind: JobKind,
+    /// The gallery an organising job fills; null for a generation.
+    pub gallery_id: Option<Uuid>,
     pub status: JobStatus,
     pub status_url: String,
 }
@@ -66,8 +70,10 @@ pub struct ProcessAccepted {
 #[serde(rename_all = "camelCase")]
 pub struct JobStatusBody {
     pub job_id: Uuid,
+    pub kind: JobKind,
     pub status: JobStatus,
-    pub gallery_id: Uuid,
+    /// The gallery an organising job fills; null for a generation.
+    pub gallery_id: Option<Uuid>,
     pub image_count: usize,
     /// The photos of the batch, in request order: what a retry asks for again.
     pub image_ids: Vec<Uuid>,
@@ -89,6 +95,82 @@ pub struct JobStatusBody {
 pub struct JobList {
     pub jobs: Vec<JobStatusBody>,
     /// Where the next page starts (`?cursor=`), or null at the end.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /api/generations`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenerationRequest {
+    pub prompt: String,
+    /// Up to 3 of the caller's photos the picture should draw on.
+    #[serde(default)]
+    pub reference_image_ids: Vec<Uuid>,
+    /// One of the provider's ratios (`3:2`, `1:1`, …); its first when absent.
+    pub aspect_ratio: Option<String>,
+    /// `gemini` or `openai`; the configured default when absent.
+    pub provider: Option<String>,
+}
+
+/// `POST /api/images/{imageId}/edits`: the photo is the first reference.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EditRequest {
+    pub prompt: String,
+    /// Up to 2 more photos besides the one edited.
+    #[serde(default)]
+    pub reference_image_ids: Vec<Uuid>,
+    pub aspect_ratio: Option<String>,
+    pub provider: Option<String>,
+}
+
+/// 202 to a generation or an edit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerationAccepted {
+    pub generation_id: Uuid,
+    pub status: JobStatus,
+    pub status_url: String,
+}
+
+/// `GET /api/generations/{generationId}`: one generation, its job's state and its result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Generation {
+    /// Also the id of its job (`/api/jobs/{id}/cancel`, `/retry`).
+    pub generation_id: Uuid,
+    /// `generated` (from a prompt) or `edited` (from one of the caller's photos).
+    pub origin: String,
+    pub prompt: String,
+    pub provider: String,
+    pub model: String,
+    pub aspect_ratio: String,
+    pub status: JobStatus,
+    pub stage: Option<JobStage>,
+    /// Why it failed, in a sentence a person can act on.
+    pub error: Option<String>,
+    pub reference_image_ids: Vec<Uuid>,
+    pub source_image_id: Option<Uuid>,
+    /// The picture, once made (null again if it is deleted).
+    pub image_id: Option<Uuid>,
+    /// Its permanent URL (redirects to the bytes; `?size=thumb|preview`).
+    pub image_url: Option<String>,
+    pub attempts: i32,
+    /// Provider calls made for it, answered or not, with their tokens and price.
+    pub calls: i32,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: f64,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// `GET /api/generations`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerationList {
+    pub generations: Vec<Generation>,
     pub next_cursor: Option<String>,
 }
 

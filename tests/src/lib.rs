@@ -361,6 +361,7 @@ impl TestApp {
             App::new(config, db.pool.clone())
                 .with_storage(store)
                 .with_configured_organiser()
+                .with_configured_generators()
                 .with_live_events(),
         );
         let addr = serve(app.clone()).await;

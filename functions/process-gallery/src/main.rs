@@ -11,6 +11,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         .connect_storage()
         .await
         .connect_queue()
-        .await;
+        .await
+        // A generation's retry is checked as a new request is.
+        .with_configured_generators();
     serve_http(app, http::processing_routes()).await
 }

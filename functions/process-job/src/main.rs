@@ -11,7 +11,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .await?
         .connect_storage()
         .await
-        .with_configured_organiser();
+        .with_configured_organiser()
+        .with_configured_generators();
     let router = http::router_of(app.clone(), http::delivery_routes());
     let (app, router) = (&app, &router);
     lambda_runtime::run(service_fn(

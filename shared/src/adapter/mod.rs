@@ -2,6 +2,8 @@
 //! production adapter here, a strict protocol server for it in `tests/`.
 
 pub mod gemini;
+pub mod gemini_images;
+pub mod openai_images;
 pub mod postgres;
 mod postgres_tls;
 pub mod qstash;

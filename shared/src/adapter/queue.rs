@@ -1,5 +1,6 @@
 //! The job queue port: SQS in production, an in-process dispatcher locally. Every message
-//! is the same signed envelope: body `{"type":"gallery.process","jobId":…}` with Standard
+//! is the same signed envelope: body `{"type":"gallery.process","jobId":…}` (or
+//! `generation.process` for a picture to make) with Standard
 //! Webhooks `webhook-id`, `webhook-timestamp`, `webhook-signature` beside it (SQS message
 //! attributes, or HTTP headers).
 
@@ -11,6 +12,8 @@ use uuid::Uuid;
 use crate::adapter::standard_webhooks::{SignedHeaders, WebhookSecret};
 
 pub const MESSAGE_TYPE: &str = "gallery.process";
+/// The message of a generation job.
+pub const GENERATION_MESSAGE_TYPE: &str = "generation.process";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -28,9 +31,22 @@ impl JobMessage {
         }
     }
 
-    /// Whether this is a message the processor takes.
+    /// The message for a job of `kind`.
+    pub fn for_job(kind: crate::domain::JobKind, job_id: Uuid) -> Self {
+        Self {
+            kind: match kind {
+                crate::domain::JobKind::Organise => MESSAGE_TYPE,
+                crate::domain::JobKind::Generate => GENERATION_MESSAGE_TYPE,
+            }
+            .to_string(),
+            job_id,
+        }
+    }
+
+    /// Whether this is a message the processor takes. Either type runs the job the id
+    /// names, as the job's own row says (the type only labels the message).
     pub fn is_process(&self) -> bool {
-        self.kind == MESSAGE_TYPE
+        self.kind == MESSAGE_TYPE || self.kind == GENERATION_MESSAGE_TYPE
     }
 
     /// The `webhook-id`: the same on every delivery of this job, so receivers can dedupe.

@@ -394,6 +394,27 @@ impl S3Store {
         }
     }
 
+    /// Stores a picture Momentarium made (a generation's result) under its image key, and
+    /// returns its ETag (the version its row records).
+    pub async fn put_original(
+        &self,
+        key: &ImageKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<Option<String>, StorageError> {
+        let out = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.to_string())
+            .content_type(content_type)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(|e| other(e.into_service_error()))?;
+        Ok(out.e_tag)
+    }
+
     /// Removes one object by its key (an object already gone is no error, as on S3).
     pub async fn delete_key(&self, key: &str) -> Result<(), StorageError> {
         self.client

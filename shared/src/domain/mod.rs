@@ -3,6 +3,7 @@
 //!
 //! Domain types. Each is parsed once at the edge; use-cases only take parsed values.
 
+pub mod generation;
 pub mod inspect;
 pub mod organiser;
 pub mod plan;
@@ -226,6 +227,31 @@ impl JobStage {
             "preparing" => Some(Self::Preparing),
             "asking_model" => Some(Self::AskingModel),
             "writing" => Some(Self::Writing),
+            _ => None,
+        }
+    }
+}
+
+/// What a job does: organise a batch into albums, or make a picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    Organise,
+    Generate,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Organise => "organise",
+            Self::Generate => "generate",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "organise" => Some(Self::Organise),
+            "generate" => Some(Self::Generate),
             _ => None,
         }
     }

@@ -94,6 +94,7 @@ fn answer(
     };
     match outcome {
         ProcessOutcome::Completed { .. }
+        | ProcessOutcome::Generated { .. }
         | ProcessOutcome::AlreadyFinished(JobStatus::Completed) => {
             answer(StatusCode::OK, "completed")
         }

@@ -14,7 +14,7 @@ use super::extract::{PageQuery, parse_id};
 use crate::app::App;
 use crate::contract::{JobList, JobStatusBody, ProcessAccepted};
 use crate::domain::Caller;
-use crate::domain::JobStatus;
+use crate::domain::{JobKind, JobStatus};
 use crate::error::ApiError;
 use crate::repo::jobs::JobRow;
 use crate::usecase::{cancel_job, read_job_status};
@@ -176,6 +176,7 @@ async fn next_event(mut s: Follow) -> Option<(Result<Event, Infallible>, Follow)
 fn status_body(job: JobRow) -> JobStatusBody {
     JobStatusBody {
         job_id: job.id,
+        kind: job.kind,
         status: job.status,
         gallery_id: job.gallery_id,
         image_count: job.image_ids.len(),
@@ -185,8 +186,13 @@ fn status_body(job: JobRow) -> JobStatusBody {
         started_at: job.started_at,
         completed_at: job.completed_at,
         error: job.error,
-        result_url: (job.status == JobStatus::Completed)
-            .then(|| format!("/api/galleries/{}", job.gallery_id)),
+        result_url: match (job.status, job.kind, job.gallery_id) {
+            (JobStatus::Completed, JobKind::Organise, Some(gallery)) => {
+                Some(format!("/api/galleries/{gallery}"))
+            }
+            (_, JobKind::Generate, _) => Some(format!("/api/generations/{}", job.id)),
+            _ => None,
+        },
         organizer: job.organizer,
         fallback_reason: job.fallback_reason,
         stage: job.stage,

@@ -7,6 +7,7 @@ mod account;
 pub mod deliveries;
 pub mod extract;
 mod galleries;
+mod generations;
 mod health;
 pub mod identity;
 mod images;
@@ -95,6 +96,7 @@ pub fn routes() -> Vec<Route> {
         share_routes(),
         shared_view_routes(),
         account_routes(),
+        generation_routes(),
         web_routes(),
     ]
     .into_iter()
@@ -178,6 +180,20 @@ pub fn share_routes() -> Vec<Route> {
         ),
         Route::get("/api/shared-with-me", shares::shared_with_me),
         Route::get("/api/shared-with-me/{album_id}", shares::open_shared_album),
+    ]
+}
+
+/// The `generations` function: pictures from a prompt, edits of the caller's photos,
+/// and their history.
+pub fn generation_routes() -> Vec<Route> {
+    vec![
+        Route::post("/api/generations", generations::create_generation),
+        Route::get("/api/generations", generations::list_generations),
+        Route::get(
+            "/api/generations/{generation_id}",
+            generations::get_generation,
+        ),
+        Route::post("/api/images/{image_id}/edits", generations::create_edit),
     ]
 }
 

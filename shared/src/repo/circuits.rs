@@ -133,3 +133,25 @@ pub async fn not_closed(client: &impl GenericClient) -> Result<Vec<String>, toki
         .map(|r| r.get(0))
         .collect())
 }
+
+/// Seconds until the circuit lets a call through, when it is open (or a trial is under
+/// way); `None` when a call may go now. Reads only: a request that will be queued asks
+/// this, and the worker that runs it takes the trial.
+pub async fn closed_for(
+    client: &impl GenericClient,
+    name: &str,
+    cooldown_secs: f64,
+) -> Result<Option<u32>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT greatest(1, ceil(extract(epoch FROM \
+                 coalesce(trial_at, opened_at) + make_interval(secs => $2) - now())))::integer \
+             FROM circuits WHERE name = $1 AND state <> 'closed' \
+               AND coalesce(trial_at, opened_at) + make_interval(secs => $2) > now()",
+        )
+        .await?;
+    Ok(client
+        .query_opt(&stmt, &[&name, &cooldown_secs])
+        .await?
+        .map(|r| r.get::<_, i32>(0).max(1).unsigned_abs()))
+}

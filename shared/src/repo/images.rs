@@ -44,6 +44,8 @@ pub struct ImageRow {
     pub renditions: bool,
     pub created_at: DateTime<Utc>,
     pub uploaded_at: Option<DateTime<Utc>>,
+    /// `upload`, or `generated` / `edited` for a picture Momentarium made.
+    pub origin: String,
 }
 
 impl ImageRow {
@@ -55,7 +57,7 @@ impl ImageRow {
 const COLUMNS: &str = "id, user_id, original_filename, declared_content_type, declared_size, \
                        status, rejection_reason, width, height, taken_at, latitude, longitude, etag, \
                        detected_content_type, size_bytes, taken_at_offset_minutes, camera_make, \
-                       camera_model, caption, tags, renditions, created_at, uploaded_at";
+                       camera_model, caption, tags, renditions, created_at, uploaded_at, origin";
 
 impl TryFrom<&Row> for ImageRow {
     type Error = tokio_postgres::Error;
@@ -86,6 +88,7 @@ impl TryFrom<&Row> for ImageRow {
             renditions: row.try_get("renditions")?,
             created_at: row.try_get("created_at")?,
             uploaded_at: row.try_get("uploaded_at")?,
+            origin: row.try_get("origin")?,
         })
     }
 }

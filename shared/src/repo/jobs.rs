@@ -3,13 +3,15 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::domain::{JobStage, JobStatus};
+use crate::domain::{JobKind, JobStage, JobStatus};
 
 #[derive(Debug, Clone)]
 pub struct JobRow {
     pub id: Uuid,
     pub user_id: Uuid,
-    pub gallery_id: Uuid,
+    pub kind: JobKind,
+    /// The gallery an organising job fills (none for a generation).
+    pub gallery_id: Option<Uuid>,
     pub status: JobStatus,
     pub image_ids: Vec<Uuid>,
     pub attempts: i32,
@@ -24,7 +26,7 @@ pub struct JobRow {
     pub stage: Option<JobStage>,
 }
 
-const COLUMNS: &str = "id, user_id, gallery_id, status, image_ids, attempts, error, request_hash, \
+const COLUMNS: &str = "id, user_id, kind, gallery_id, status, image_ids, attempts, error, request_hash, \
                        created_at, started_at, completed_at, organizer, fallback_reason, stage";
 
 impl TryFrom<&Row> for JobRow {
@@ -34,6 +36,7 @@ impl TryFrom<&Row> for JobRow {
         Ok(Self {
             id: row.try_get("id")?,
             user_id: row.try_get("user_id")?,
+            kind: JobKind::parse(row.try_get::<_, &str>("kind")?).unwrap_or(JobKind::Organise),
             gallery_id: row.try_get("gallery_id")?,
             status: JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
             image_ids: row.try_get("image_ids")?,
@@ -346,6 +349,29 @@ pub async fn complete(
                 &c.total_tokens,
             ],
         )
+        .await?;
+    Ok(())
+}
+
+/// Marks a generation job completed, with its provider's model and tokens. Call inside
+/// the transaction that records its picture.
+pub async fn complete_made(
+    client: &impl GenericClient,
+    id: Uuid,
+    model: &str,
+    input_tokens: i32,
+    output_tokens: i32,
+) -> Result<(), tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE processing_jobs SET status = 'completed', stage = NULL, completed_at = now(), updated_at = now(), \
+                 lease_owner = NULL, lease_expires_at = NULL, error = NULL, model = $2, \
+                 prompt_tokens = $3, output_tokens = $4, total_tokens = $3 + $4 \
+             WHERE id = $1",
+        )
+        .await?;
+    client
+        .execute(&stmt, &[&id, &model, &input_tokens, &output_tokens])
         .await?;
     Ok(())
 }

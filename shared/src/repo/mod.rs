@@ -5,6 +5,7 @@ pub mod circuits;
 pub mod deletions;
 pub mod deliveries;
 pub mod galleries;
+pub mod generations;
 pub mod images;
 pub mod jobs;
 pub mod shares;

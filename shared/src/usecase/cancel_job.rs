@@ -4,10 +4,12 @@ use uuid::Uuid;
 
 use crate::adapter::postgres as db;
 use crate::app::App;
-use crate::domain::{Caller, ImageStatus, JobStatus};
+use crate::domain::{Caller, ImageStatus, JobKind, JobStatus};
 use crate::error::ApiError;
+use crate::repo::generations;
 use crate::repo::images;
 use crate::repo::jobs::{self, JobRow};
+use crate::usecase::request_generation::{self, GenerationAsk};
 use crate::usecase::request_processing::{self, JobAccepted};
 
 /// Cancels one of the caller's jobs. A pending job is cancelled at once; a running one
@@ -67,6 +69,9 @@ pub async fn retry_job(app: &App, caller: &Caller, job_id: Uuid) -> Result<JobAc
             ),
         ));
     }
+    if job.kind == JobKind::Generate {
+        return retry_generation(app, caller, &job, key).await;
+    }
     let uploaded: std::collections::HashSet<Uuid> = remaining
         .iter()
         .filter(|i| i.status == ImageStatus::Uploaded)
@@ -86,5 +91,35 @@ pub async fn retry_job(app: &App, caller: &Caller, job_id: Uuid) -> Result<JobAc
     }
     let accepted = request_processing::request_processing(app, caller, &ids, Some(key)).await?;
     tracing::info!(%job_id, new_job_id = %accepted.job_id, photos = ids.len(), "job retried");
+    Ok(accepted)
+}
+
+/// A generation asked for again: the same prompt, provider, ratio and references.
+async fn retry_generation(
+    app: &App,
+    caller: &Caller,
+    job: &JobRow,
+    key: &str,
+) -> Result<JobAccepted, ApiError> {
+    let (user_id, job_id) = (caller.user_id, job.id);
+    let generation = db::with_client(&app.pool, |client| async move {
+        generations::find(&client, user_id, job_id).await
+    })
+    .await?
+    .ok_or(ApiError::NotFound { what: "job" })?;
+    let source = generation.source_image_id;
+    let ask = GenerationAsk {
+        prompt: generation.prompt,
+        reference_ids: generation
+            .reference_ids
+            .into_iter()
+            .filter(|id| Some(*id) != source)
+            .collect(),
+        aspect_ratio: Some(generation.aspect_ratio),
+        provider: Some(generation.provider),
+    };
+    let accepted =
+        request_generation::request_generation(app, caller, ask, source, Some(key)).await?;
+    tracing::info!(%job_id, new_job_id = %accepted.job_id, "generation retried");
     Ok(accepted)
 }

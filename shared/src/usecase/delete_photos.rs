@@ -9,7 +9,7 @@ use crate::adapter::postgres::{self as db, DbError};
 use crate::app::App;
 use crate::domain::Caller;
 use crate::error::ApiError;
-use crate::repo::deletions;
+use crate::repo::{deletions, generations};
 
 /// How many objects are removed at once.
 const CONCURRENCY: usize = 16;
@@ -174,8 +174,43 @@ pub async fn expire_uploads(app: &App, limit: i64) -> Result<usize, DbError> {
         deletions::expired_uploads(&client, older_than, limit).await
     })
     .await?;
+    let removed = delete_listed(app, expired).await?;
+    if removed > 0 {
+        tracing::info!(removed, "expired uploads removed");
+    }
+    Ok(removed)
+}
+
+/// The sweep's part for pictures Momentarium made: up to `limit` generated or edited
+/// images older than `GENERATED_RETENTION_DAYS` (none when it is 0), and results planned
+/// by a generation that then ended without them (a run that crashed after storing its
+/// object, then failed or was cancelled). Returns how many of each.
+pub async fn expire_made(app: &App, limit: i64) -> Result<(usize, usize), DbError> {
+    let days = app.config.generation.retention_days;
+    let abandoned = db::with_client(&app.pool, |client| async move {
+        generations::abandoned_results(&client, limit).await
+    })
+    .await?;
+    let abandoned = delete_listed(app, abandoned).await?;
+    let mut expired = 0;
+    if days > 0 {
+        let days = i32::try_from(days).unwrap_or(i32::MAX);
+        let old = db::with_client(&app.pool, |client| async move {
+            generations::expired_made(&client, days, limit).await
+        })
+        .await?;
+        expired = delete_listed(app, old).await?;
+    }
+    if expired + abandoned > 0 {
+        tracing::info!(expired, abandoned, "generated images removed");
+    }
+    Ok((expired, abandoned))
+}
+
+/// Deletes the listed `(user, photo)`s as a person's delete does, a user at a time.
+async fn delete_listed(app: &App, listed: Vec<(Uuid, Uuid)>) -> Result<usize, DbError> {
     let mut by_user: std::collections::BTreeMap<Uuid, Vec<Uuid>> = Default::default();
-    for (user, image) in expired {
+    for (user, image) in listed {
         by_user.entry(user).or_default().push(image);
     }
     let mut removed = 0;
@@ -187,9 +222,6 @@ pub async fn expire_uploads(app: &App, limit: i64) -> Result<usize, DbError> {
         drop(client);
         removed += deleted.len();
         remove_objects_of(app, user_id, &deleted).await;
-    }
-    if removed > 0 {
-        tracing::info!(removed, "expired uploads removed");
     }
     Ok(removed)
 }

@@ -74,6 +74,10 @@ pub async fn record_upload(
         tracing::warn!("ignoring an upload with no image row");
         return Ok(UploadOutcome::UnknownKey);
     };
+    if row.origin != "upload" {
+        // A picture Momentarium made: its writer records it (this is its own put's event).
+        return Ok(UploadOutcome::AlreadyRecorded(row.status));
+    }
     let previous_etag = match row.status {
         ImageStatus::PendingUpload => None,
         ImageStatus::Uploaded => match (event_etag, row.etag.as_deref()) {

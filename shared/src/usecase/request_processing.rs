@@ -11,7 +11,7 @@ use crate::adapter::postgres::{self as db, DbError};
 use crate::adapter::queue::JobMessage;
 use crate::app::App;
 use crate::domain::Caller;
-use crate::domain::{ImageStatus, JobStatus};
+use crate::domain::{ImageStatus, JobKind, JobStatus};
 use crate::error::ApiError;
 use crate::repo::images::{self, ImageRow};
 use crate::repo::jobs::{self, JobRow, NewJob};
@@ -21,7 +21,8 @@ use crate::usecase::record_upload::{Renditions, UploadOutcome, record_upload};
 #[derive(Debug, Clone)]
 pub struct JobAccepted {
     pub job_id: Uuid,
-    pub gallery_id: Uuid,
+    pub kind: JobKind,
+    pub gallery_id: Option<Uuid>,
     pub status: JobStatus,
     pub created_at: DateTime<Utc>,
     /// True when this request made the job; false when an earlier one did.
@@ -32,9 +33,13 @@ impl From<JobAccepted> for crate::contract::ProcessAccepted {
     fn from(accepted: JobAccepted) -> Self {
         Self {
             job_id: accepted.job_id,
+            kind: accepted.kind,
             gallery_id: accepted.gallery_id,
             status: accepted.status,
-            status_url: format!("/api/jobs/{}/status", accepted.job_id),
+            status_url: match accepted.kind {
+                JobKind::Organise => format!("/api/jobs/{}/status", accepted.job_id),
+                JobKind::Generate => format!("/api/generations/{}", accepted.job_id),
+            },
         }
     }
 }
@@ -43,6 +48,7 @@ impl From<&JobRow> for JobAccepted {
     fn from(job: &JobRow) -> Self {
         Self {
             job_id: job.id,
+            kind: job.kind,
             gallery_id: job.gallery_id,
             status: job.status,
             created_at: job.created_at,
@@ -145,7 +151,7 @@ pub async fn request_processing(
             })
             .await?;
             if unsent {
-                enqueue(app, job_id).await;
+                enqueue(app, job_id, JobKind::Organise).await;
             }
             return Ok(accepted);
         }
@@ -203,10 +209,11 @@ pub async fn request_processing(
     drop(client);
     tracing::info!(job_id = %job.id, gallery_id = %job.gallery_id, "job created");
 
-    enqueue(app, job.id).await;
+    enqueue(app, job.id, JobKind::Organise).await;
     Ok(JobAccepted {
         job_id: job.id,
-        gallery_id: job.gallery_id,
+        kind: JobKind::Organise,
+        gallery_id: Some(job.gallery_id),
         status: JobStatus::Pending,
         created_at: Utc::now(),
         created: true,
@@ -215,12 +222,12 @@ pub async fn request_processing(
 
 /// Sends the job to the queue and notes it. Failures are logged, not returned: the job is
 /// safely pending and the sweep will send it.
-pub async fn enqueue(app: &App, job_id: Uuid) {
+pub async fn enqueue(app: &App, job_id: Uuid, kind: JobKind) {
     let Some(queue) = app.queue() else {
         tracing::warn!(%job_id, "no job queue configured; the job waits for the sweep");
         return;
     };
-    match queue.enqueue(&JobMessage::process(job_id)).await {
+    match queue.enqueue(&JobMessage::for_job(kind, job_id)).await {
         Ok(()) => {
             if let Err(e) = db::with_client(&app.pool, |client| async move {
                 jobs::mark_enqueued(&client, job_id).await
@@ -273,7 +280,7 @@ const SETTLE_CONCURRENCY: usize = 8;
 /// Images still `pending_upload` may have arrived before their S3 event: look now (a few
 /// at a time). Rejected photos are named, with their reasons, so a client can leave them
 /// out and ask again.
-async fn settle_pending_uploads(app: &App, images: &[ImageRow]) -> Result<(), ApiError> {
+pub(crate) async fn settle_pending_uploads(app: &App, images: &[ImageRow]) -> Result<(), ApiError> {
     use futures::StreamExt;
     let pending: Vec<_> = images.iter().map(|image| settle_one(app, image)).collect();
     let settled: Vec<Settled> = futures::stream::iter(pending)

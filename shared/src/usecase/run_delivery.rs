@@ -143,7 +143,7 @@ fn parse(body: &[u8]) -> Result<JobMessage, DeliveryError> {
     if !message.is_process() {
         return Err(DeliveryError::Malformed {
             code: "unknown_message_type",
-            message: "Only gallery.process messages are handled.",
+            message: "Only gallery.process and generation.process messages are handled.",
         });
     }
     Ok(message)
@@ -177,7 +177,9 @@ async fn run_delivery(
     }
     let outcome = run_job(app, job_id, delivery).await?;
     let final_status = match &outcome {
-        ProcessOutcome::Completed { .. } => Some(JobStatus::Completed),
+        ProcessOutcome::Completed { .. } | ProcessOutcome::Generated { .. } => {
+            Some(JobStatus::Completed)
+        }
         ProcessOutcome::Failed(_) => Some(JobStatus::Failed),
         ProcessOutcome::AlreadyFinished(status) => Some(*status),
         ProcessOutcome::HeldElsewhere | ProcessOutcome::NotFound => None,

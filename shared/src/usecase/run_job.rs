@@ -19,13 +19,14 @@ use crate::app::{App, NotConfigured};
 use crate::domain::organiser::{self, BatchPhoto, Offline, OrganiseError, Organised};
 use crate::domain::plan::{self, PhotoFacts};
 use crate::domain::prepare::{DecodeLimits, Size};
-use crate::domain::{ContentType, JobStage, JobStatus};
+use crate::domain::{ContentType, JobKind, JobStage, JobStatus};
 use crate::repo::circuits::{self, Admission};
 use crate::repo::deletions;
 use crate::repo::galleries::{self, NewAlbum};
 use crate::repo::images::{self, BatchImage};
 use crate::repo::jobs::{self, Claim, Completion, JobRow};
 use crate::usecase::make_renditions::{RenditionError, make_renditions};
+use crate::usecase::run_generation::run_generation;
 
 /// Photos fetched and prepared at once: bounds memory to a few originals at a time.
 pub const PREPARE_CONCURRENCY: usize = 4;
@@ -44,6 +45,10 @@ pub enum ProcessOutcome {
     Completed {
         albums: usize,
         organizer: &'static str,
+    },
+    /// A generation's picture is stored as this image.
+    Generated {
+        image_id: Uuid,
     },
     /// Finished earlier (a repeated delivery): nothing was done.
     AlreadyFinished(JobStatus),
@@ -119,7 +124,13 @@ pub async fn run_job(
         "job claimed"
     );
 
-    match run(app, &job, &owner, delivery).await {
+    // Boxed: each kind's future is large, and one beside the other inside every
+    // delivery path's future would be deeper still.
+    let ran = match job.kind {
+        JobKind::Organise => Box::pin(run(app, &job, &owner, delivery)).await,
+        JobKind::Generate => Box::pin(run_generation(app, &job, &owner, delivery)).await,
+    };
+    match ran {
         Ok(outcome) => Ok(outcome),
         Err(Trouble::LostLease) => {
             tracing::warn!(
@@ -134,9 +145,14 @@ pub async fn run_job(
         Err(Trouble::Transient(reason, retry_after)) => {
             let max = app.config.processor.max_job_attempts;
             if job.attempts as u32 >= max {
-                let sentence = format!(
-                    "We could not finish organising these photos after {max} tries ({reason}). Please try again later."
-                );
+                let sentence = match job.kind {
+                    JobKind::Organise => format!(
+                        "We could not finish organising these photos after {max} tries ({reason}). Please try again later."
+                    ),
+                    JobKind::Generate => format!(
+                        "The picture could not be made after {max} tries ({reason}). Please try again later."
+                    ),
+                };
                 fail(app, &job, &owner, &sentence).await?;
                 return Ok(ProcessOutcome::Failed(sentence));
             }
@@ -353,7 +369,12 @@ async fn run(
 
 /// Records the job's next stage (what live progress shows). A claim lost meanwhile ends
 /// this run: another worker has the job.
-async fn enter(app: &App, job: &JobRow, owner: &str, stage: JobStage) -> Result<(), Trouble> {
+pub(crate) async fn enter(
+    app: &App,
+    job: &JobRow,
+    owner: &str,
+    stage: JobStage,
+) -> Result<(), Trouble> {
     let held = db::with_client(&app.pool, |client| async move {
         jobs::set_stage(&client, job.id, owner, stage).await
     })
@@ -624,7 +645,10 @@ async fn write_result(
             );
             without_deleted(&albums, &ids, &captions, &tags, &present)
         };
-        galleries::insert_albums(&tx, job.user_id, job.gallery_id, &albums).await?;
+        let Some(gallery_id) = job.gallery_id else {
+            return Ok(Written::NothingLeft);
+        };
+        galleries::insert_albums(&tx, job.user_id, gallery_id, &albums).await?;
         images::set_captions(&tx, job.user_id, &ids, &captions, &tags).await?;
         jobs::complete(&tx, job.id, completion).await?;
         tx.commit().await?;

@@ -2,10 +2,11 @@
 //! sent long ago and never picked up are sent again; claims whose worker died (expired
 //! lease) are sent again so a worker takes them over; jobs out of attempts are failed;
 //! objects of deleted photos whose removal failed are removed; uploads never completed, or
-//! rejected, are removed after a day.
+//! rejected, are removed after a day; generated pictures after `GENERATED_RETENTION_DAYS`.
 
 use crate::adapter::postgres as db;
 use crate::app::App;
+use crate::domain::JobKind;
 use crate::repo::{deliveries, jobs};
 use crate::usecase::delete_photos;
 use crate::usecase::request_processing::enqueue;
@@ -28,6 +29,11 @@ pub struct SweepReport {
     pub objects_left: usize,
     /// Uploads never completed, or rejected, older than a day: removed (rows and objects).
     pub uploads_expired: usize,
+    /// Generated and edited images past `GENERATED_RETENTION_DAYS`: removed.
+    pub generated_expired: usize,
+    /// Results a generation stored and then ended without (a crash, then a failure or a
+    /// cancel): removed.
+    pub generated_abandoned: usize,
 }
 
 /// One pass over at most `limit` stranded jobs.
@@ -42,9 +48,14 @@ pub async fn sweep_jobs(app: &App, limit: i64) -> Result<SweepReport, db::DbErro
     let mut report = SweepReport::default();
     for job in stranded {
         if job.attempts >= max {
-            let sentence = format!(
-                "We could not finish organising these photos after {max} tries. Please try again later."
-            );
+            let sentence = match job.kind {
+                JobKind::Organise => format!(
+                    "We could not finish organising these photos after {max} tries. Please try again later."
+                ),
+                JobKind::Generate => format!(
+                    "The picture could not be made after {max} tries. Please try again later."
+                ),
+            };
             let failed = db::with_client(&app.pool, |client| {
                 let sentence = sentence.clone();
                 async move { jobs::fail(&client, job.id, None, &sentence).await }
@@ -52,7 +63,7 @@ pub async fn sweep_jobs(app: &App, limit: i64) -> Result<SweepReport, db::DbErro
             .await?;
             report.failed += usize::from(failed);
         } else {
-            enqueue(app, job.id).await;
+            enqueue(app, job.id, job.kind).await;
             report.resent += 1;
         }
     }
@@ -61,6 +72,8 @@ pub async fn sweep_jobs(app: &App, limit: i64) -> Result<SweepReport, db::DbErro
     })
     .await?;
     report.uploads_expired = delete_photos::expire_uploads(app, UPLOADS_PER_SWEEP).await?;
+    (report.generated_expired, report.generated_abandoned) =
+        delete_photos::expire_made(app, UPLOADS_PER_SWEEP).await?;
     let removal = delete_photos::remove_queued_objects(app, OBJECTS_PER_SWEEP).await?;
     report.objects_removed = removal.removed;
     report.objects_left = removal.left;
