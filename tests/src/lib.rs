@@ -12,6 +12,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 pub mod gemini;
+pub mod image_providers;
 /// Sample photos (shared with `momentarium demo`).
 pub use momentarium_local::sample as photos;
 
@@ -331,6 +332,27 @@ impl TestApp {
         (app, sqs)
     }
 
+    /// The app with both image providers' protocol servers (Gemini's image model and
+    /// OpenAI's Images API), their test models priced, and `extra` settings.
+    pub async fn spawn_with_image_providers(
+        gemini: &image_providers::ImageServer,
+        openai: &image_providers::ImageServer,
+        extra: &[(&str, &str)],
+    ) -> Self {
+        let (g, o) = (gemini.base_url(), openai.base_url());
+        let mut vars = vec![
+            ("GEMINI_API_KEY", image_providers::GEMINI_KEY),
+            ("GEMINI_BASE_URL", g.as_str()),
+            ("GEMINI_IMAGE_MODEL", image_providers::GEMINI_IMAGE_MODEL),
+            ("OPENAI_API_KEY", image_providers::OPENAI_KEY),
+            ("OPENAI_BASE_URL", o.as_str()),
+            ("OPENAI_IMAGE_MODEL", image_providers::OPENAI_IMAGE_MODEL),
+            ("AI_PRICES", TEST_IMAGE_PRICES),
+        ];
+        vars.extend_from_slice(extra);
+        Self::spawn_configured(&vars, |app| app).await
+    }
+
     /// The app with extra configuration variables.
     pub async fn spawn_configured(
         extra: &[(&str, &str)],
@@ -641,6 +663,9 @@ impl TestApp {
             .collect()
     }
 }
+
+/// The test image models' prices: Gemini's and OpenAI's published ones.
+pub const TEST_IMAGE_PRICES: &str = r#"{"gemini-image-test": {"inputPerMillion": 0.30, "outputPerMillion": 30}, "gpt-image-test": {"inputPerMillion": 5, "imageInputPerMillion": 8, "outputPerMillion": 32}}"#;
 
 /// The repository's `events/` folder.
 pub fn events_dir() -> std::path::PathBuf {

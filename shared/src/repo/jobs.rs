@@ -366,7 +366,7 @@ pub async fn complete_made(
         .prepare_cached(
             "UPDATE processing_jobs SET status = 'completed', stage = NULL, completed_at = now(), updated_at = now(), \
                  lease_owner = NULL, lease_expires_at = NULL, error = NULL, model = $2, \
-                 prompt_tokens = $3, output_tokens = $4, total_tokens = $3 + $4 \
+                 prompt_tokens = $3::integer, output_tokens = $4::integer, total_tokens = $3::integer + $4::integer \
              WHERE id = $1",
         )
         .await?;

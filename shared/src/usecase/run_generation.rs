@@ -82,10 +82,17 @@ pub(crate) async fn run_generation(
     // The provider answered (a picture or a refusal) or it did not (429, 5xx, timeout).
     let answered = !matches!(answer, Err(GenerateError::Unavailable { .. }));
     note_circuit(app, &circuit, answered, &answer).await?;
+    // A picture that is not one is as good as none (and recorded so, tokens and all).
+    let answer = answer.and_then(|made| match check_picture(app, provider, &made) {
+        Ok(inspection) => Ok((made, inspection)),
+        Err(sentence) => Err(GenerateError::Refused {
+            sentence,
+            usage: made.usage,
+        }),
+    });
     record_call(app, job, provider, &model, &answer).await?;
-
-    let made = match answer {
-        Ok(made) => made,
+    let (made, inspection) = match answer {
+        Ok(checked) => checked,
         Err(GenerateError::Unavailable {
             reason,
             retry_after,
@@ -93,7 +100,6 @@ pub(crate) async fn run_generation(
         }) => return Err(Trouble::Transient(reason, retry_after)),
         Err(GenerateError::Refused { sentence, .. }) => return Err(Trouble::Permanent(sentence)),
     };
-    let inspection = check_picture(app, provider, &made)?;
     enter(app, job, owner, JobStage::Writing).await?;
     store(app, job, owner, &generation, &model, made, inspection).await
 }
@@ -167,10 +173,10 @@ async fn record_call(
     job: &JobRow,
     provider: Provider,
     model: &str,
-    answer: &Result<MadeImage, GenerateError>,
+    answer: &Result<(MadeImage, Inspection), GenerateError>,
 ) -> Result<(), Trouble> {
     let (usage, images, error) = match answer {
-        Ok(made) => (made.usage, 1, None),
+        Ok((made, _)) => (made.usage, 1, None),
         Err(e) => (e.usage(), 0, Some(e.to_string())),
     };
     let cost = app
@@ -224,11 +230,11 @@ async fn record_call(
 
 /// Checks the provider's bytes as an upload's would be: a picture of a type Momentarium
 /// reads (whatever the answer declared), within the pixel limit, whole.
-fn check_picture(app: &App, provider: Provider, made: &MadeImage) -> Result<Inspection, Trouble> {
+fn check_picture(app: &App, provider: Provider, made: &MadeImage) -> Result<Inspection, String> {
     let refused = |why: String| {
-        Trouble::Permanent(format!(
+        format!(
             "{provider} answered with something that is not a usable picture ({why}). Try again."
-        ))
+        )
     };
     let actual = inspect::sniff(&made.bytes).ok_or_else(|| {
         refused(format!(
