@@ -344,7 +344,8 @@ async fn generate_command(
     api: Option<String>,
     token: Option<String>,
 ) -> anyhow::Result<()> {
-    logs("warn");
+    // What goes wrong reaches the person as the error line; logs would say it twice.
+    logs("error");
     let (client, stack) = match api {
         Some(api) => {
             let token = token.context("--api needs --token (or MOMENTARIUM_TOKEN)")?;

@@ -243,6 +243,9 @@ pub struct ImageDetails {
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub uploaded_at: Option<DateTime<Utc>>,
+    /// `upload`, or `generated` / `edited` for a picture made from a prompt (its
+    /// generation says with what).
+    pub origin: String,
     /// Presigned GETs (null until the photo is uploaded; the renditions' also for a
     /// photo without renditions).
     pub url: Option<String>,

@@ -216,6 +216,16 @@ async fn identity_problems_are_401s_on_every_user_route() {
         ),
         (reqwest::Method::GET, "/api/shared-with-me".into()),
         (reqwest::Method::DELETE, "/api/me".into()),
+        (reqwest::Method::POST, "/api/generations".into()),
+        (reqwest::Method::GET, "/api/generations".into()),
+        (
+            reqwest::Method::GET,
+            format!("/api/generations/{}", Uuid::new_v4()),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/images/{}/edits", Uuid::new_v4()),
+        ),
         (
             reqwest::Method::GET,
             format!("/api/shared-with-me/{}", Uuid::new_v4()),
@@ -1254,4 +1264,245 @@ async fn deleting_refuses_unknown_and_malformed_ids_and_queries() {
         ],
     )
     .await;
+}
+
+#[tokio::test]
+async fn generation_refuses_each_kind_of_bad_request() {
+    use momentarium_tests::image_providers::ImageServer;
+    let gemini = ImageServer::gemini(vec![]).await;
+    let openai = ImageServer::openai(vec![]).await;
+    let app = TestApp::spawn_with_image_providers(&gemini, &openai, &[]).await;
+    let token = app.token("alice");
+    let mine = app.upload_samples(&token, 4).await;
+    let theirs = app.upload_samples(&app.token("bob"), 1).await.remove(0);
+    let unknown = Uuid::new_v4();
+    let g = "/api/generations";
+    let edit = format!("/api/images/{}/edits", mine[0]);
+    let t = Some(token.as_str());
+    run(
+        &app,
+        vec![
+            post(
+                "generate: no prompt",
+                g,
+                &token,
+                json!({}),
+                400,
+                "invalid_body",
+            ),
+            post(
+                "generate: prompt not a string",
+                g,
+                &token,
+                json!({"prompt": 7}),
+                400,
+                "invalid_body",
+            ),
+            post(
+                "generate: unknown field",
+                g,
+                &token,
+                json!({"prompt": "a", "n": 2}),
+                400,
+                "invalid_body",
+            ),
+            post(
+                "generate: empty prompt",
+                g,
+                &token,
+                json!({"prompt": ""}),
+                422,
+                "invalid_prompt",
+            ),
+            post(
+                "generate: 4,001 characters",
+                g,
+                &token,
+                json!({"prompt": "a".repeat(4001)}),
+                422,
+                "invalid_prompt",
+            ),
+            post(
+                "generate: control characters",
+                g,
+                &token,
+                json!({"prompt": "a\u{1}b"}),
+                422,
+                "invalid_prompt",
+            ),
+            post(
+                "generate: unknown provider",
+                g,
+                &token,
+                json!({"prompt": "a", "provider": "midjourney"}),
+                422,
+                "unknown_provider",
+            ),
+            post(
+                "generate: ratio the provider lacks",
+                g,
+                &token,
+                json!({"prompt": "a", "provider": "openai", "aspectRatio": "21:9"}),
+                422,
+                "unsupported_aspect_ratio",
+            ),
+            post(
+                "generate: ratio not a ratio",
+                g,
+                &token,
+                json!({"prompt": "a", "aspectRatio": "wide"}),
+                422,
+                "unsupported_aspect_ratio",
+            ),
+            post(
+                "generate: four references",
+                g,
+                &token,
+                json!({"prompt": "a", "referenceImageIds": mine}),
+                422,
+                "too_many_references",
+            ),
+            post(
+                "generate: a reference twice",
+                g,
+                &token,
+                json!({"prompt": "a", "referenceImageIds": [mine[0], mine[0]]}),
+                422,
+                "duplicate_reference",
+            ),
+            post(
+                "generate: another user's photo",
+                g,
+                &token,
+                json!({"prompt": "a", "referenceImageIds": [theirs]}),
+                404,
+                "not_found",
+            ),
+            post(
+                "generate: unknown photo",
+                g,
+                &token,
+                json!({"prompt": "a", "referenceImageIds": [unknown]}),
+                404,
+                "not_found",
+            ),
+            post(
+                "generate: reference not a uuid",
+                g,
+                &token,
+                json!({"prompt": "a", "referenceImageIds": ["nope"]}),
+                400,
+                "invalid_body",
+            ),
+            Case {
+                name: "generate: body not JSON typed",
+                method: reqwest::Method::POST,
+                path: g.into(),
+                token: Some(token.clone()),
+                body: Body::Raw("text/plain", b"{}".to_vec()),
+                headers: vec![],
+                status: 415,
+                code: "unsupported_content_type",
+            },
+            Case {
+                name: "generate: bad Idempotency-Key",
+                method: reqwest::Method::POST,
+                path: g.into(),
+                token: Some(token.clone()),
+                body: Body::Json(json!({"prompt": "a"})),
+                headers: vec![("idempotency-key", "k".repeat(300))],
+                status: 400,
+                code: "invalid_idempotency_key",
+            },
+            post(
+                "edit: another user's photo",
+                &format!("/api/images/{theirs}/edits"),
+                &token,
+                json!({"prompt": "a"}),
+                404,
+                "not_found",
+            ),
+            post(
+                "edit: unknown photo",
+                &format!("/api/images/{unknown}/edits"),
+                &token,
+                json!({"prompt": "a"}),
+                404,
+                "not_found",
+            ),
+            post(
+                "edit: not a uuid",
+                "/api/images/nope/edits",
+                &token,
+                json!({"prompt": "a"}),
+                404,
+                "not_found",
+            ),
+            post(
+                "edit: the photo again as a reference",
+                &edit,
+                &token,
+                json!({"prompt": "a", "referenceImageIds": [mine[0]]}),
+                422,
+                "duplicate_reference",
+            ),
+            post(
+                "edit: three more references",
+                &edit,
+                &token,
+                json!({"prompt": "a", "referenceImageIds": &mine[1..4]}),
+                422,
+                "too_many_references",
+            ),
+            get(
+                "history: limit zero",
+                "/api/generations?limit=0",
+                t,
+                400,
+                "invalid_limit",
+            ),
+            get(
+                "history: bad cursor",
+                "/api/generations?cursor=zzz",
+                t,
+                400,
+                "invalid_cursor",
+            ),
+            get(
+                "generation: unknown",
+                &format!("/api/generations/{unknown}"),
+                t,
+                404,
+                "not_found",
+            ),
+            get(
+                "generation: not a uuid",
+                "/api/generations/nope",
+                t,
+                404,
+                "not_found",
+            ),
+            Case {
+                name: "generation: DELETE is not the method",
+                method: reqwest::Method::DELETE,
+                path: format!("/api/generations/{unknown}"),
+                token: Some(token.clone()),
+                body: Body::None,
+                headers: vec![],
+                status: 405,
+                code: "method_not_allowed",
+            },
+        ],
+    )
+    .await;
+    // Nothing was queued by any of them.
+    let jobs: i64 = app
+        .db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM processing_jobs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(jobs, 0);
 }

@@ -428,3 +428,50 @@ async fn delete_events_drive_their_handlers() {
     let (status, _) = invoke(&app, event("delete-me")).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn generation_events_drive_their_handlers() {
+    use momentarium_tests::image_providers::{ImageReply, ImageServer};
+    let gemini = ImageServer::gemini(vec![ImageReply::Picture]).await;
+    let openai = ImageServer::openai(vec![ImageReply::Picture]).await;
+    let app = TestApp::spawn_with_image_providers(&gemini, &openai, &[]).await;
+    let token = app.token(COGNITO_SUB);
+    let photo = app.upload_samples(&token, 1).await.remove(0);
+    // The stored events name a photo and a generation nobody has.
+    let (status, body) = invoke(&app, event("create-generation")).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = invoke(&app, event("create-edit")).await;
+    assert_eq!(status, 404);
+    let (status, _) = invoke(&app, event("get-generation")).await;
+    assert_eq!(status, 404);
+    // With the caller's own photo as the reference, and as the photo edited.
+    let mut create = event("create-generation");
+    let mut stored: Value = serde_json::from_str(create["body"].as_str().unwrap()).unwrap();
+    stored["referenceImageIds"] = json!([photo]);
+    create["body"] = json!(stored.to_string());
+    let (status, body) = invoke(&app, create).await;
+    assert_eq!(status, 202, "{body}");
+    let generation = body["generationId"].as_str().unwrap().to_string();
+    let (status, body) = invoke(
+        &app,
+        with_path(event("create-edit"), &format!("/api/images/{photo}/edits")),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = invoke(
+        &app,
+        with_path(
+            event("get-generation"),
+            &format!("/api/generations/{generation}"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, body["prompt"].as_str().is_some()),
+        (200, true),
+        "{body}"
+    );
+    let (status, body) = invoke(&app, event("list-generations")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["generations"].as_array().unwrap().len(), 2);
+}

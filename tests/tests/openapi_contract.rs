@@ -929,3 +929,115 @@ async fn delete_responses_match_the_documented_schemas() {
     .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn generation_responses_match_the_documented_schemas() {
+    use momentarium_tests::image_providers::{ImageReply, ImageServer};
+    let spec = Spec::load();
+    let gemini = ImageServer::gemini(vec![ImageReply::Picture, ImageReply::Blocked]).await;
+    let openai = ImageServer::openai(vec![ImageReply::Picture]).await;
+    let app = TestApp::spawn_with_image_providers(&gemini, &openai, &[]).await;
+    let alice = app.token("alice");
+    let a = Some(alice.as_str());
+    let photo = app.upload_samples(&alice, 1).await.remove(0);
+    let (g, one, edit) = (
+        "/api/generations",
+        "/api/generations/{generationId}",
+        "/api/images/{imageId}/edits",
+    );
+    let body = json!({"prompt": "a lighthouse", "referenceImageIds": [photo]});
+    let (status, made) = call(&app, &spec, "post", g, g, a, Some(body)).await;
+    assert_eq!(status, 202);
+    let made = Uuid::parse_str(made["generationId"].as_str().unwrap()).unwrap();
+    let (status, blocked) = call(&app, &spec, "post", g, g, a, Some(json!({"prompt": "no"}))).await;
+    assert_eq!(status, 202);
+    let blocked = Uuid::parse_str(blocked["generationId"].as_str().unwrap()).unwrap();
+    let edit_path = format!("/api/images/{photo}/edits");
+    let body = json!({"prompt": "golden hour", "provider": "openai"});
+    let (status, edited) = call(&app, &spec, "post", edit, &edit_path, a, Some(body)).await;
+    assert_eq!(status, 202);
+    let edited = Uuid::parse_str(edited["generationId"].as_str().unwrap()).unwrap();
+    // Pending, then completed, failed and edited.
+    let (status, _) = call(
+        &app,
+        &spec,
+        "get",
+        one,
+        &format!("/api/generations/{made}"),
+        a,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    for id in [made, blocked, edited] {
+        app.run_job_now(id).await.unwrap();
+        let (status, body) = call(
+            &app,
+            &spec,
+            "get",
+            one,
+            &format!("/api/generations/{id}"),
+            a,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        // The picture is a library image with its origin.
+        if let Some(image) = body["imageId"].as_str() {
+            let (status, _) = call(
+                &app,
+                &spec,
+                "get",
+                "/api/images/{imageId}",
+                &format!("/api/images/{image}"),
+                a,
+                None,
+            )
+            .await;
+            assert_eq!(status, 200);
+        }
+    }
+    let (status, list) = call(&app, &spec, "get", g, "/api/generations?limit=2", a, None).await;
+    assert_eq!(
+        (status, list["generations"].as_array().unwrap().len()),
+        (200, 2)
+    );
+    // A generation in the jobs list, and its retry.
+    let (status, _) = call(&app, &spec, "get", "/api/jobs", "/api/jobs", a, None).await;
+    assert_eq!(status, 200);
+    let retry = format!("/api/jobs/{blocked}/retry");
+    let (status, _) = call(
+        &app,
+        &spec,
+        "post",
+        "/api/jobs/{jobId}/retry",
+        &retry,
+        a,
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    // Errors.
+    let (status, _) = call(&app, &spec, "post", g, g, a, Some(json!({"prompt": ""}))).await;
+    assert_eq!(status, 422);
+    let (status, _) = call(&app, &spec, "post", g, g, a, Some(json!({"prompt": 1}))).await;
+    assert_eq!(status, 400);
+    let unknown = format!("/api/generations/{}", Uuid::new_v4());
+    let (status, _) = call(&app, &spec, "get", one, &unknown, a, None).await;
+    assert_eq!(status, 404);
+    let (status, _) = call(&app, &spec, "get", g, g, None, None).await;
+    assert_eq!(status, 401);
+    let bare = TestApp::spawn().await;
+    let token = bare.token("alice");
+    let (status, _) = call(
+        &bare,
+        &spec,
+        "post",
+        g,
+        g,
+        Some(&token),
+        Some(json!({"prompt": "a"})),
+    )
+    .await;
+    assert_eq!(status, 503);
+}

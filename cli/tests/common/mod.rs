@@ -27,6 +27,7 @@ pub fn command(
         .env("DATABASE_URL", database_url)
         .env("MOMENTARIUM_DATA_DIR", data_dir)
         .env_remove("GEMINI_API_KEY")
+        .env_remove("OPENAI_API_KEY")
         .env_remove("PHOTO_BUCKET")
         .env_remove("JOB_QUEUE_URL");
     for (k, v) in env {

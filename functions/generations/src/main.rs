@@ -9,8 +9,11 @@ use momentarium_shared::lambda::{cold_start, serve_http};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let app = cold_start(&[Need::Queue, Need::WebhookSecret])
+    let app = cold_start(&[Need::Storage, Need::Queue, Need::WebhookSecret])
         .await?
+        // Reference photos whose upload event has not come yet are inspected at once.
+        .connect_storage()
+        .await
         .connect_queue()
         .await
         .with_configured_generators();

@@ -54,6 +54,7 @@ pub async fn get_image(
         tags: row.tags,
         created_at: row.created_at,
         uploaded_at: row.uploaded_at,
+        origin: row.origin,
         url: image.url,
         thumb_url: image.thumb_url,
         preview_url: image.preview_url,
