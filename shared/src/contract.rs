@@ -98,6 +98,38 @@ pub struct JobList {
     pub next_cursor: Option<String>,
 }
 
+/// `GET`/`PATCH /api/me`: the caller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    /// The identity provider's `sub`.
+    pub subject: String,
+    pub display_name: Option<String>,
+    /// What album titles, descriptions and captions are written in.
+    pub language: String,
+    /// The languages there are.
+    pub languages: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `PATCH /api/me`: what is present changes; `"displayName": null` clears the name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MeChange {
+    #[serde(default, deserialize_with = "present")]
+    pub display_name: Option<Option<String>>,
+    pub language: Option<String>,
+}
+
+/// A field that is present, `null` included (absent stays `None` by `default`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// `POST /api/generations`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -216,6 +216,8 @@ async fn identity_problems_are_401s_on_every_user_route() {
         ),
         (reqwest::Method::GET, "/api/shared-with-me".into()),
         (reqwest::Method::DELETE, "/api/me".into()),
+        (reqwest::Method::GET, "/api/me".into()),
+        (reqwest::Method::PATCH, "/api/me".into()),
         (reqwest::Method::POST, "/api/generations".into()),
         (reqwest::Method::GET, "/api/generations".into()),
         (
@@ -1505,4 +1507,100 @@ async fn generation_refuses_each_kind_of_bad_request() {
         .unwrap()
         .get(0);
     assert_eq!(jobs, 0);
+}
+
+#[tokio::test]
+async fn settings_refuse_each_kind_of_bad_change() {
+    let app = TestApp::spawn().await;
+    let token = app.token("alice");
+    let change = |name: &'static str, body: Value, status: u16, code: &'static str| Case {
+        name,
+        method: reqwest::Method::PATCH,
+        path: "/api/me".into(),
+        token: Some(token.clone()),
+        body: Body::Json(body),
+        headers: vec![],
+        status,
+        code,
+    };
+    run(
+        &app,
+        vec![
+            change(
+                "name: 101 characters",
+                json!({"displayName": "é".repeat(101)}),
+                422,
+                "invalid_display_name",
+            ),
+            change(
+                "name: blank",
+                json!({"displayName": "   "}),
+                422,
+                "invalid_display_name",
+            ),
+            change(
+                "name: control characters",
+                json!({"displayName": "a\u{7}b"}),
+                422,
+                "invalid_display_name",
+            ),
+            change(
+                "name: a number",
+                json!({"displayName": 7}),
+                400,
+                "invalid_body",
+            ),
+            change(
+                "language: unknown",
+                json!({"language": "pt-BR"}),
+                422,
+                "unsupported_language",
+            ),
+            change(
+                "language: empty",
+                json!({"language": ""}),
+                422,
+                "unsupported_language",
+            ),
+            change(
+                "language: a list",
+                json!({"language": ["de"]}),
+                400,
+                "invalid_body",
+            ),
+            change(
+                "unknown field",
+                json!({"email": "a@b.c"}),
+                400,
+                "invalid_body",
+            ),
+            change("not an object", json!(["de"]), 400, "invalid_body"),
+            Case {
+                name: "body not JSON typed",
+                method: reqwest::Method::PATCH,
+                path: "/api/me".into(),
+                token: Some(token.clone()),
+                body: Body::Raw("text/plain", b"{}".to_vec()),
+                headers: vec![],
+                status: 415,
+                code: "unsupported_content_type",
+            },
+            Case {
+                name: "PUT is not the method",
+                method: reqwest::Method::PUT,
+                path: "/api/me".into(),
+                token: Some(token.clone()),
+                body: Body::Json(json!({})),
+                headers: vec![],
+                status: 405,
+                code: "method_not_allowed",
+            },
+        ],
+    )
+    .await;
+    let me: Value = app.get("/api/me", &token).await.json().await.unwrap();
+    assert_eq!(
+        (me["displayName"].clone(), me["language"].as_str()),
+        (Value::Null, Some("en"))
+    );
 }

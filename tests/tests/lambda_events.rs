@@ -422,6 +422,20 @@ async fn delete_events_drive_their_handlers() {
         let (status, _) = invoke(&app, event(name)).await;
         assert_eq!(status, 404, "{name}");
     }
+    // get-me and patch-me: the authorizer's subject's settings.
+    let (status, body) = invoke(&app, event("patch-me")).await;
+    assert_eq!(
+        (status, body["language"].as_str()),
+        (200, Some("es")),
+        "{body}"
+    );
+    let (status, body) = invoke(&app, event("get-me")).await;
+    assert_eq!(
+        (status, body["displayName"].as_str()),
+        (200, Some("Ana Souza")),
+        "{body}"
+    );
+    assert_eq!(body["subject"], COGNITO_SUB);
     // delete-me: the authorizer's subject's account, then no account to delete.
     let (status, _) = invoke(&app, event("delete-me")).await;
     assert_eq!(status, 204);

@@ -1041,3 +1041,24 @@ async fn generation_responses_match_the_documented_schemas() {
     .await;
     assert_eq!(status, 503);
 }
+
+#[tokio::test]
+async fn settings_responses_match_the_documented_schemas() {
+    let spec = Spec::load();
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let a = Some(alice.as_str());
+    let (status, _) = call(&app, &spec, "get", "/api/me", "/api/me", a, None).await;
+    assert_eq!(status, 200);
+    let body = json!({"displayName": "Alice", "language": "de"});
+    let (status, _) = call(&app, &spec, "patch", "/api/me", "/api/me", a, Some(body)).await;
+    assert_eq!(status, 200);
+    let body = json!({"language": "xx"});
+    let (status, _) = call(&app, &spec, "patch", "/api/me", "/api/me", a, Some(body)).await;
+    assert_eq!(status, 422);
+    let body = json!({"language": 3});
+    let (status, _) = call(&app, &spec, "patch", "/api/me", "/api/me", a, Some(body)).await;
+    assert_eq!(status, 400);
+    let (status, _) = call(&app, &spec, "get", "/api/me", "/api/me", None, None).await;
+    assert_eq!(status, 401);
+}

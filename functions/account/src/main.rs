@@ -1,4 +1,5 @@
-//! Lambda: DELETE /api/me, the caller's account and everything of it. Wiring only; the
+//! Lambda: GET and PATCH /api/me (display name, language) and DELETE /api/me (the
+//! caller's account and everything of it). Wiring only; the
 //! handler lives in `momentarium_shared::http`.
 
 use momentarium_shared::config::Need;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::GeminiConfig;
+use crate::domain::language::Language;
 use crate::domain::organiser::{OrganiseError, Organised, Organiser, Request};
 use crate::domain::plan;
 
@@ -115,8 +116,12 @@ pub fn response_schema() -> Value {
 }
 
 /// The request body for a batch.
-pub fn request_body(photos: &[ModelPhoto]) -> Value {
-    let mut parts = vec![json!({"text": format!("{PROMPT}\nThere are {} photos.", photos.len())})];
+pub fn request_body(photos: &[ModelPhoto], language: Language) -> Value {
+    let mut parts = vec![json!({"text": format!(
+        "{PROMPT}\nWrite every title, description, caption and tag in {}.\nThere are {} photos.",
+        language.english_name(),
+        photos.len()
+    )})];
     for photo in photos {
         parts.push(json!({"text": format!("Photo {}: {}", photo.number, photo.context)}));
         parts.push(json!({"inline_data": {"mime_type": photo.mime, "data": STANDARD.encode(&photo.bytes)}}));
@@ -353,9 +358,10 @@ impl GeminiClient {
     pub async fn generate(
         &self,
         photos: &[ModelPhoto],
+        language: Language,
         deadline: Instant,
     ) -> Result<ModelAnswer, GeminiError> {
-        let body = serde_json::to_vec(&request_body(photos)).unwrap_or_default();
+        let body = serde_json::to_vec(&request_body(photos, language)).unwrap_or_default();
         tracing::info!(request_bytes = body.len(), "calling the model");
         let mut attempt = 0;
         loop {
@@ -435,7 +441,7 @@ impl Organiser for GeminiOrganiser {
         for read in 1..=2 {
             let answer = self
                 .client
-                .generate(&photos, request.deadline)
+                .generate(&photos, request.language, request.deadline)
                 .await
                 .map_err(|e| match e {
                     GeminiError::Unavailable { retry_after, .. } => OrganiseError::Transient {
@@ -537,13 +543,17 @@ mod tests {
 
     #[test]
     fn the_request_numbers_photos_and_sends_plain_base64() {
-        let body = request_body(&[ModelPhoto {
-            number: 1,
-            mime: "image/jpeg",
-            bytes: vec![0xFF, 0xD8, 0xFF],
-            context: "taken 2025-05-10 09:40".into(),
-        }]);
+        let body = request_body(
+            &[ModelPhoto {
+                number: 1,
+                mime: "image/jpeg",
+                bytes: vec![0xFF, 0xD8, 0xFF],
+                context: "taken 2025-05-10 09:40".into(),
+            }],
+            Language::De,
+        );
         let parts = body["contents"][0]["parts"].as_array().unwrap();
+        assert!(parts[0]["text"].as_str().unwrap().contains("in German"));
         assert_eq!(parts[1]["text"], "Photo 1: taken 2025-05-10 09:40");
         assert_eq!(parts[2]["inline_data"]["data"], "/9j/");
         assert_eq!(

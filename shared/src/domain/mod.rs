@@ -5,6 +5,7 @@
 
 pub mod generation;
 pub mod inspect;
+pub mod language;
 pub mod organiser;
 pub mod plan;
 pub mod prepare;

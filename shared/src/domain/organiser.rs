@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use crate::domain::language::Language;
 use crate::domain::plan::{self, PhotoFacts, Plan};
 use crate::domain::prepare;
 
@@ -36,6 +37,8 @@ pub struct Request<'a> {
     pub attempt: i32,
     /// The job's last delivery: no later try will come, so give an answer now.
     pub last_attempt: bool,
+    /// What the titles, descriptions, captions and tags are written in.
+    pub language: Language,
 }
 
 /// Tokens a model call used, summed over the calls of one organising.
@@ -101,7 +104,11 @@ pub trait Organiser: Send + Sync {
 pub struct Offline;
 
 impl Offline {
-    pub fn plan(photos: &[BatchPhoto], fallback_reason: Option<String>) -> Organised {
+    pub fn plan(
+        photos: &[BatchPhoto],
+        language: Language,
+        fallback_reason: Option<String>,
+    ) -> Organised {
         // Colours cost a decode each, so they come from the prepared copies and only
         // when some photo has no time.
         let need_colours = photos.iter().any(|p| p.facts.taken_at.is_none());
@@ -118,7 +125,7 @@ impl Offline {
             })
             .collect();
         Organised {
-            plan: plan::offline_plan(&facts),
+            plan: plan::offline_plan(&facts, language),
             organizer: "offline",
             model: None,
             fallback_reason,
@@ -134,7 +141,7 @@ impl Organiser for Offline {
     }
 
     async fn organise(&self, request: Request<'_>) -> Result<Organised, OrganiseError> {
-        Ok(Self::plan(request.photos, None))
+        Ok(Self::plan(request.photos, request.language, None))
     }
 }
 
@@ -158,13 +165,14 @@ impl Organiser for WithFallback {
                 tracing::warn!(%reason, "the model is still unavailable on the last delivery; organising offline");
                 Ok(Offline::plan(
                     request.photos,
+                    request.language,
                     Some(format!("{reason}, after {} deliveries", request.attempt)),
                 ))
             }
             Err(transient @ OrganiseError::Transient { .. }) => Err(transient),
             Err(OrganiseError::Unusable { reason, usage }) => {
                 tracing::warn!(%reason, "the model cannot be used for this batch; organising offline");
-                let mut organised = Offline::plan(request.photos, Some(reason));
+                let mut organised = Offline::plan(request.photos, request.language, Some(reason));
                 organised.usage = usage;
                 Ok(organised)
             }

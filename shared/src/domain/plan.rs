@@ -9,6 +9,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 
+use crate::domain::language::Language;
+
 pub const MAX_TITLE: usize = 80;
 pub const MAX_DESCRIPTION: usize = 500;
 pub const MAX_CAPTION: usize = 300;
@@ -252,15 +254,6 @@ fn local(t: DateTime<Utc>, offset: Option<i16>) -> DateTime<FixedOffset> {
     t.with_timezone(&offset)
 }
 
-fn part_of_day(hour: u32) -> &'static str {
-    match hour {
-        5..=11 => "Morning",
-        12..=16 => "Afternoon",
-        17..=20 => "Evening",
-        _ => "Night",
-    }
-}
-
 /// The outings among the photos that have a time: indices in time order, a new outing
 /// starting after a gap of more than three hours or a move of more than 25 km. Photos
 /// without a time are in none. The offline organiser's albums start from these, and a
@@ -294,7 +287,7 @@ pub fn outings(facts: &[PhotoFacts]) -> Vec<Vec<usize>> {
 
 /// Albums from EXIF alone: time gaps and distance split the photos into outings; photos
 /// with no time join the outing whose colours they share most, or an album of their own.
-pub fn offline_plan(facts: &[PhotoFacts]) -> Plan {
+pub fn offline_plan(facts: &[PhotoFacts], language: Language) -> Plan {
     let n = facts.len();
     let mut groups = outings(facts);
     let mut untimed_group = Vec::new();
@@ -331,32 +324,25 @@ pub fn offline_plan(facts: &[PhotoFacts]) -> Plan {
                 .collect();
             let (start, end) = (times.iter().min().copied(), times.iter().max().copied());
             let title = match (start, end) {
-                (Some(s), Some(e)) if s.date_naive() == e.date_naive() => {
-                    format!(
-                        "{} {}, {}",
-                        s.format("%A"),
-                        part_of_day(s.hour_of_day()),
-                        s.format("%-d %B %Y")
-                    )
-                }
-                (Some(s), Some(e)) => format!("{} – {}", s.format("%-d %B"), e.format("%-d %B %Y")),
-                _ => "Moments".to_string(),
+                (Some(s), Some(e)) if s.date_naive() == e.date_naive() => language.day_title(&s),
+                (Some(s), Some(e)) => language.range_title(&s, &e),
+                _ => language.moments(true).to_string(),
             };
             let mut description = match (start, end) {
                 (Some(s), Some(e)) if s == e => {
-                    format!("{} taken at {}", photos(members.len()), s.format("%H:%M"))
+                    language.taken_at(members.len(), &s.format("%H:%M").to_string())
                 }
-                (Some(s), Some(e)) if s.date_naive() == e.date_naive() => format!(
-                    "{} taken between {} and {}",
-                    photos(members.len()),
-                    s.format("%H:%M"),
-                    e.format("%H:%M")
+                (Some(s), Some(e)) if s.date_naive() == e.date_naive() => language.taken_between(
+                    members.len(),
+                    &s.format("%H:%M").to_string(),
+                    &e.format("%H:%M").to_string(),
                 ),
-                _ => photos(members.len()),
+                _ => language.photos(members.len()),
             };
             if let (Some(lat), Some(lon)) = (first.latitude, first.longitude) {
                 description.push_str(&format!(
-                    " near {:.2}° {}, {:.2}° {}",
+                    "{} {:.2}° {}, {:.2}° {}",
+                    language.near(),
                     lat.abs(),
                     if lat >= 0.0 { "N" } else { "S" },
                     lon.abs(),
@@ -374,12 +360,8 @@ pub fn offline_plan(facts: &[PhotoFacts]) -> Plan {
         .collect();
     if !untimed_group.is_empty() {
         albums.push(AlbumPlan {
-            title: if albums.is_empty() {
-                "Moments".into()
-            } else {
-                LEFTOVER_TITLE.into()
-            },
-            description: format!("{} without a recorded time.", photos(untimed_group.len())),
+            title: language.moments(albums.is_empty()).into(),
+            description: language.without_time(untimed_group.len()),
             cover: untimed_group[0],
             members: untimed_group,
         });
@@ -387,24 +369,6 @@ pub fn offline_plan(facts: &[PhotoFacts]) -> Plan {
     Plan {
         albums,
         photos: vec![PhotoText::default(); n],
-    }
-}
-
-fn photos(n: usize) -> String {
-    if n == 1 {
-        "1 photo".into()
-    } else {
-        format!("{n} photos")
-    }
-}
-
-trait HourOfDay {
-    fn hour_of_day(&self) -> u32;
-}
-
-impl HourOfDay for DateTime<FixedOffset> {
-    fn hour_of_day(&self) -> u32 {
-        chrono::Timelike::hour(self)
     }
 }
 
@@ -579,7 +543,7 @@ mod tests {
             });
         }
         facts.push(PhotoFacts::default());
-        let plan = offline_plan(&facts);
+        let plan = offline_plan(&facts, Language::En);
         assert!(is_partition(&plan, facts.len()));
         assert_eq!(plan.albums.len(), 3);
         assert_eq!(plan.albums[0].members, vec![0, 1, 2, 3]);
@@ -621,7 +585,7 @@ mod tests {
                 ..Default::default()
             },
         ];
-        let plan = offline_plan(&facts);
+        let plan = offline_plan(&facts, Language::En);
         assert!(is_partition(&plan, 4));
         assert_eq!(plan.albums[0].members, vec![0, 3]);
         assert_eq!(plan.albums[1].members, vec![1, 2]);

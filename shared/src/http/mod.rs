@@ -22,7 +22,7 @@ use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post};
 
 use crate::error::ApiError;
 
@@ -66,6 +66,18 @@ impl Route {
             method: Method::POST,
             path,
             handler: post(handler),
+        }
+    }
+
+    fn patch<H, T>(path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            method: Method::PATCH,
+            path,
+            handler: patch(handler),
         }
     }
 
@@ -197,9 +209,13 @@ pub fn generation_routes() -> Vec<Route> {
     ]
 }
 
-/// The `account` function: the caller's account.
+/// The `account` function: the caller's account, its settings, and leaving.
 pub fn account_routes() -> Vec<Route> {
-    vec![Route::delete("/api/me", account::delete_me)]
+    vec![
+        Route::get("/api/me", account::get_me),
+        Route::patch("/api/me", account::patch_me),
+        Route::delete("/api/me", account::delete_me),
+    ]
 }
 
 /// The `shared-view` function: what a share link shows, to anyone who has it.

@@ -10,6 +10,7 @@ pub mod identify_caller;
 pub mod issue_upload_urls;
 pub mod make_renditions;
 pub mod paging;
+pub mod profile;
 pub mod read_galleries;
 pub mod read_generations;
 pub mod read_image;

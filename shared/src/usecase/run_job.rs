@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::adapter::postgres::{self as db, DbError};
 use crate::adapter::s3::StorageError;
 use crate::app::{App, NotConfigured};
+use crate::domain::language::Language;
 use crate::domain::organiser::{self, BatchPhoto, Offline, OrganiseError, Organised};
 use crate::domain::plan::{self, PhotoFacts};
 use crate::domain::prepare::{DecodeLimits, Size};
@@ -25,6 +26,7 @@ use crate::repo::deletions;
 use crate::repo::galleries::{self, NewAlbum};
 use crate::repo::images::{self, BatchImage};
 use crate::repo::jobs::{self, Claim, Completion, JobRow};
+use crate::repo::users;
 use crate::usecase::make_renditions::{RenditionError, make_renditions};
 use crate::usecase::run_generation::run_generation;
 
@@ -478,9 +480,14 @@ async fn organise(
         .deadline
         .checked_sub(Duration::from_secs(5))
         .unwrap_or(delivery.deadline);
+    let user_id = job.user_id;
+    let language = db::with_client(&app.pool, |client| async move {
+        users::language(&client, user_id).await
+    })
+    .await?;
     let Some(model) = app.model.as_deref() else {
         // No model configured: the organiser is the offline one; nothing to guard.
-        return call_organiser(app, job, &photos, delivery_deadline, false).await;
+        return call_organiser(app, job, &photos, language, delivery_deadline, false).await;
     };
     // The job's own deadline: past it, the model is not waited for any more.
     let job_left = app.config.processor.job_deadline.checked_sub(
@@ -491,6 +498,7 @@ async fn organise(
     let Some(job_left) = job_left.filter(|left| *left > Duration::from_secs(1)) else {
         return Ok(offline_now(
             &photos,
+            language,
             format!(
                 "the model did not answer within {} s of the request",
                 app.config.processor.job_deadline.as_secs()
@@ -508,6 +516,7 @@ async fn organise(
         tracing::info!(%circuit, retry_after_secs, "circuit open: organising offline at once");
         return Ok(offline_now(
             &photos,
+            language,
             "the model has been failing and is given a rest; organised offline at once".to_string(),
         ));
     }
@@ -518,7 +527,7 @@ async fn organise(
     } else {
         (delivery_deadline, false)
     };
-    let outcome = call_organiser(app, job, &photos, deadline, final_call).await;
+    let outcome = call_organiser(app, job, &photos, language, deadline, final_call).await;
     // The model answered (used or not) or it did not (timeouts, 5xx, 429 to the end).
     let (answered, error) = match &outcome {
         Ok(o) if o.organizer != "offline" || o.usage.is_some() => (true, None),
@@ -556,20 +565,22 @@ pub fn circuit_name(model: &str) -> String {
 }
 
 /// The offline organiser's albums now, with the reason the model was not asked.
-fn offline_now(photos: &[BatchPhoto], reason: String) -> Organised {
+fn offline_now(photos: &[BatchPhoto], language: Language, reason: String) -> Organised {
     tracing::warn!(%reason, "organising offline without asking the model");
-    Offline::plan(photos, Some(reason))
+    Offline::plan(photos, language, Some(reason))
 }
 
 async fn call_organiser(
     app: &App,
     job: &JobRow,
     photos: &[BatchPhoto],
+    language: Language,
     deadline: Instant,
     final_call: bool,
 ) -> Result<Organised, Trouble> {
     let request = organiser::Request {
         photos,
+        language,
         deadline,
         attempt: job.attempts,
         last_attempt: final_call || job.attempts as u32 >= app.config.processor.max_job_attempts,
