@@ -53,8 +53,11 @@ pub enum ImageReply {
     /// An error status with the provider's error body (a 429 carries Gemini's RetryInfo
     /// of 1 s, or OpenAI's `retry-after: 1`).
     Status(u16),
-    /// Answer nothing for this long.
+    /// Answer nothing for this long, then a picture (a client that does not give up in
+    /// time gets one, and a test expecting a timeout fails).
     Hang(Duration),
+    /// Wait this long, then answer.
+    Delayed(Duration, Box<ImageReply>),
 }
 
 /// What a request carried.
@@ -457,7 +460,8 @@ fn gemini_answer(reply: ImageReply, references: usize) -> Response {
         }))
         .into_response(),
         ImageReply::Status(status) => gemini_error(status),
-        ImageReply::Hang(_) => gemini_error(504),
+        ImageReply::Hang(_) => gemini_answer(ImageReply::Picture, references),
+        ImageReply::Delayed(_, reply) => gemini_answer(*reply, references),
     }
 }
 
@@ -488,7 +492,8 @@ fn openai_answer(reply: ImageReply, references: usize) -> Response {
         ),
         ImageReply::Status(429) => openai_error(429, "rate_limit_exceeded", "Rate limit reached."),
         ImageReply::Status(status) => openai_error(status, "server_error", "scripted error"),
-        ImageReply::Hang(_) => openai_error(504, "timeout", "hung"),
+        ImageReply::Hang(_) => openai_answer(ImageReply::Picture, references),
+        ImageReply::Delayed(_, reply) => openai_answer(*reply, references),
     }
 }
 
@@ -526,8 +531,8 @@ async fn handle(State((kind, inner)): State<Shared>, request: Request) -> Respon
             }
         }
     };
-    if let ImageReply::Hang(d) = reply {
-        tokio::time::sleep(d).await;
+    if let ImageReply::Hang(d) | ImageReply::Delayed(d, _) = &reply {
+        tokio::time::sleep(*d).await;
     }
     match kind {
         Kind::Gemini => gemini_answer(reply, references),

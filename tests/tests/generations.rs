@@ -474,82 +474,6 @@ async fn a_job_delivered_twice_or_at_once_makes_one_picture() {
     s.no_violations();
 }
 
-/// What a run that crashed after storing its picture leaves: the planned row and the
-/// object at the generation's key.
-async fn crash_after_storing(s: &Setup, id: Uuid) -> (Uuid, ImageKey) {
-    let client = s.app.db.client().await;
-    let row = client
-        .query_one(
-            "SELECT image_id, user_id FROM generations WHERE job_id = $1",
-            &[&id],
-        )
-        .await
-        .unwrap();
-    let (image, user): (Uuid, Uuid) = (row.get(0), row.get(1));
-    let key = ImageKey::new(user, image);
-    client
-        .execute(
-            "INSERT INTO images (id, user_id, storage_key, original_filename, declared_content_type, declared_size, origin) \
-             VALUES ($1, $2, $3, 'generated-x.png', 'image/png', 10, 'generated')",
-            &[&image, &user, &key.to_string()],
-        )
-        .await
-        .unwrap();
-    s.app
-        .storage()
-        .put_original(&key, png(64, 64), "image/png")
-        .await
-        .unwrap();
-    (image, key)
-}
-
-#[tokio::test]
-async fn a_crash_between_storing_and_recording_leaves_no_orphan() {
-    let s = setup(&[]).await;
-    // Crashed, then delivered again: the same id and key, one picture.
-    s.gemini.push(ImageReply::Picture);
-    let id = s.ask(json!({"prompt": "a fox"})).await;
-    let (image, _) = crash_after_storing(&s, id).await;
-    s.app.run_job_now(id).await.unwrap();
-    let g = s.generation(id).await;
-    assert_eq!(g["imageId"], image.to_string());
-    assert_eq!(
-        s.count("SELECT count(*) FROM images WHERE origin = 'generated'")
-            .await,
-        1
-    );
-
-    // Crashed, then cancelled: the sweep removes the row and the object.
-    let id = s.ask(json!({"prompt": "a hare"})).await;
-    let (image, key) = crash_after_storing(&s, id).await;
-    assert_eq!(
-        s.app
-            .post(&format!("/api/jobs/{id}/cancel"), &s.token)
-            .await
-            .status(),
-        200
-    );
-    let report = sweep_jobs(&s.app.app, 100).await.unwrap();
-    assert_eq!(report.generated_abandoned, 1, "{report:?}");
-    assert_eq!(
-        s.count(&format!("SELECT count(*) FROM images WHERE id = '{image}'"))
-            .await,
-        0
-    );
-    assert!(
-        s.app.storage().head(&key).await.is_err(),
-        "the object is gone"
-    );
-    // The sweep run again finds nothing more.
-    assert_eq!(
-        sweep_jobs(&s.app.app, 100)
-            .await
-            .unwrap()
-            .generated_abandoned,
-        0
-    );
-}
-
 #[tokio::test]
 async fn a_failing_provider_is_rested_and_requests_are_told_when_to_come_back() {
     let s = setup(&[
@@ -712,4 +636,305 @@ async fn generated_pictures_expire_after_the_retention_days_and_uploads_stay() {
         sweep_jobs(&s.app.app, 100).await.unwrap().generated_expired,
         0
     );
+}
+
+/// Starts the generation's job on a task of its own and waits until the provider has it.
+async fn asked(
+    s: &Setup,
+    id: Uuid,
+) -> tokio::task::JoinHandle<Result<ProcessOutcome, momentarium_shared::usecase::run_job::RetryLater>>
+{
+    let run = s.app.run_job_in_background(id);
+    s.app.wait_for_stage(id, "asking_model").await;
+    run
+}
+
+async fn objects_of(s: &Setup, image: &str) -> usize {
+    let key = ImageKey::new(
+        s.app
+            .db
+            .client()
+            .await
+            .query_one("SELECT id FROM users WHERE subject = 'alice'", &[])
+            .await
+            .unwrap()
+            .get(0),
+        Uuid::parse_str(image).unwrap(),
+    );
+    let mut found = 0;
+    if s.app.storage().head(&key).await.is_ok() {
+        found += 1;
+    }
+    for size in ["thumb", "preview", "model"] {
+        let rendition = format!("renditions/{}/{}/{size}.jpg", key.user_id, key.image_id);
+        if s.app.storage().get_key(&rendition).await.is_ok() {
+            found += 1;
+        }
+    }
+    found
+}
+
+/// Makes the database refuse to complete `job`: the run fails after storing its picture
+/// and before recording it, as a crash there would leave things.
+async fn refuse_completion(s: &Setup, job: Uuid) {
+    let client = s.app.db.client().await;
+    client
+        .batch_execute(&format!(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                 IF NEW.id = '{job}' AND NEW.status = 'completed' THEN \
+                     RAISE EXCEPTION 'the process died here'; END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER refuse BEFORE UPDATE ON processing_jobs \
+                 FOR EACH ROW EXECUTE FUNCTION refuse();"
+        ))
+        .await
+        .unwrap();
+}
+
+async fn allow_completion(s: &Setup) {
+    s.app
+        .db
+        .client()
+        .await
+        .batch_execute("DROP TRIGGER refuse ON processing_jobs; DROP FUNCTION refuse();")
+        .await
+        .unwrap();
+}
+
+async fn planned_image(s: &Setup, job: Uuid) -> String {
+    s.app
+        .db
+        .client()
+        .await
+        .query_one(
+            "SELECT image_id::text FROM generations WHERE job_id = $1",
+            &[&job],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_failure_between_storing_the_picture_and_recording_it_leaves_no_orphan() {
+    let s = setup(&[]).await;
+    // Stored, not recorded; delivered again: the same image, one picture.
+    s.gemini.push(ImageReply::Picture);
+    s.gemini.push(ImageReply::Picture);
+    let id = s.ask(json!({"prompt": "a fox"})).await;
+    refuse_completion(&s, id).await;
+    assert!(
+        s.app.run_job_now(id).await.is_err(),
+        "given back to be delivered again"
+    );
+    let image = planned_image(&s, id).await;
+    assert_eq!(
+        objects_of(&s, &image).await,
+        4,
+        "the picture and its renditions were stored"
+    );
+    allow_completion(&s).await;
+    s.app.run_job_now(id).await.unwrap();
+    let g = s.generation(id).await;
+    assert_eq!(
+        (g["status"].as_str(), g["imageId"].as_str()),
+        (Some("completed"), Some(image.as_str()))
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM images WHERE origin = 'generated'")
+            .await,
+        1
+    );
+    assert_eq!(objects_of(&s, &image).await, 4);
+
+    // Stored, not recorded; then cancelled: the sweep removes the row and the objects.
+    s.gemini.push(ImageReply::Picture);
+    let id = s.ask(json!({"prompt": "a hare"})).await;
+    refuse_completion(&s, id).await;
+    assert!(s.app.run_job_now(id).await.is_err());
+    allow_completion(&s).await;
+    let image = planned_image(&s, id).await;
+    assert_eq!(objects_of(&s, &image).await, 4);
+    assert_eq!(
+        s.app
+            .post(&format!("/api/jobs/{id}/cancel"), &s.token)
+            .await
+            .status(),
+        200
+    );
+    let report = sweep_jobs(&s.app.app, 100).await.unwrap();
+    assert_eq!(report.generated_abandoned, 1, "{report:?}");
+    assert_eq!(objects_of(&s, &image).await, 0);
+    assert_eq!(
+        s.count(&format!("SELECT count(*) FROM images WHERE id = '{image}'"))
+            .await,
+        0
+    );
+    // The sweep run again finds nothing more.
+    assert_eq!(
+        sweep_jobs(&s.app.app, 100)
+            .await
+            .unwrap()
+            .generated_abandoned,
+        0
+    );
+    s.no_violations();
+}
+
+#[tokio::test]
+async fn a_generation_cancelled_while_the_provider_works_stores_nothing() {
+    let s = setup(&[]).await;
+    s.gemini.push(ImageReply::Delayed(
+        Duration::from_millis(600),
+        Box::new(ImageReply::Picture),
+    ));
+    let id = s.ask(json!({"prompt": "a fox"})).await;
+    let run = asked(&s, id).await;
+    assert_eq!(
+        s.app
+            .post(&format!("/api/jobs/{id}/cancel"), &s.token)
+            .await
+            .status(),
+        200
+    );
+    let outcome = run.await.unwrap().unwrap();
+    assert!(
+        matches!(outcome, ProcessOutcome::HeldElsewhere),
+        "{outcome:?}"
+    );
+    let image = planned_image(&s, id).await;
+    assert_eq!(
+        objects_of(&s, &image).await,
+        0,
+        "the run stopped before storing"
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM images WHERE origin <> 'upload'")
+            .await,
+        0
+    );
+    // The call was made and paid for: it is on record.
+    assert_eq!(s.generation(id).await["calls"], 1);
+    s.no_violations();
+}
+
+#[tokio::test]
+async fn a_reference_deleted_while_the_picture_is_made_means_no_picture_is_kept() {
+    let s = setup(&[]).await;
+    let refs = s.app.upload_samples(&s.token, 1).await;
+    s.openai.push(ImageReply::Delayed(
+        Duration::from_millis(600),
+        Box::new(ImageReply::Picture),
+    ));
+    let response = s
+        .app
+        .post_json(
+            &format!("/api/images/{}/edits", refs[0]),
+            &s.token,
+            &json!({"prompt": "a", "provider": "openai"}),
+        )
+        .await;
+    let id = Uuid::parse_str(
+        response.json::<Value>().await.unwrap()["generationId"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let run = asked(&s, id).await;
+    assert_eq!(
+        s.app
+            .delete(&format!("/api/images/{}", refs[0]), &s.token)
+            .await
+            .status(),
+        204
+    );
+    let outcome = run.await.unwrap().unwrap();
+    assert!(
+        matches!(&outcome, ProcessOutcome::Failed(why) if why.contains("deleted meanwhile")),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        sweep_jobs(&s.app.app, 100)
+            .await
+            .unwrap()
+            .generated_abandoned,
+        1
+    );
+    assert_eq!(
+        s.count("SELECT count(*) FROM images").await,
+        0,
+        "neither the photo nor a picture of it"
+    );
+}
+
+#[tokio::test]
+async fn an_account_deleted_while_the_picture_is_made_leaves_no_object() {
+    let s = setup(&[]).await;
+    s.gemini.push(ImageReply::Delayed(
+        Duration::from_millis(600),
+        Box::new(ImageReply::Picture),
+    ));
+    let id = s.ask(json!({"prompt": "a fox"})).await;
+    let image: Uuid = s
+        .app
+        .db
+        .client()
+        .await
+        .query_one("SELECT image_id FROM generations WHERE job_id = $1", &[&id])
+        .await
+        .unwrap()
+        .get(0);
+    let user: Uuid = s
+        .app
+        .db
+        .client()
+        .await
+        .query_one("SELECT id FROM users WHERE subject = 'alice'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let run = asked(&s, id).await;
+    assert_eq!(s.app.delete("/api/me", &s.token).await.status(), 204);
+    let _ = run.await.unwrap();
+    // Whatever the run wrote is queued for removal; the sweep removes it.
+    sweep_jobs(&s.app.app, 100).await.unwrap();
+    let key = ImageKey::new(user, image);
+    assert!(
+        s.app.storage().head(&key).await.is_err(),
+        "no picture of a deleted account"
+    );
+    assert_eq!(s.count("SELECT count(*) FROM object_deletions").await, 0);
+}
+
+#[tokio::test]
+async fn a_job_waiting_out_a_rested_provider_keeps_its_tries() {
+    let s = setup(&[
+        ("MODEL_CIRCUIT_FAILURES", "1"),
+        ("MODEL_CIRCUIT_COOLDOWN_SECS", "30"),
+    ])
+    .await;
+    // Queued before the provider fails.
+    let waiting = s
+        .ask(json!({"prompt": "later", "provider": "openai"}))
+        .await;
+    s.openai.push(ImageReply::Status(500));
+    let failing = s.ask(json!({"prompt": "now", "provider": "openai"})).await;
+    assert!(s.app.run_job_now(failing).await.is_err());
+    let rested = s.app.run_job_now(waiting).await.unwrap_err();
+    assert!(
+        rested
+            .retry_after
+            .is_some_and(|d| d <= Duration::from_secs(30)),
+        "{rested:?}"
+    );
+    let g = s.generation(waiting).await;
+    assert_eq!(
+        (
+            g["status"].as_str(),
+            g["attempts"].as_i64(),
+            g["calls"].as_i64()
+        ),
+        (Some("pending"), Some(0), Some(0)),
+        "{g}"
+    );
+    assert_eq!(s.openai.seen().len(), 1, "no call while the provider rests");
 }

@@ -83,6 +83,9 @@ struct Content {
 #[serde(rename_all = "camelCase")]
 struct Part {
     text: Option<String>,
+    /// A thinking model's interim output (draft images included): not the answer.
+    #[serde(default)]
+    thought: bool,
     #[serde(alias = "inline_data")]
     inline_data: Option<Inline>,
 }
@@ -108,6 +111,9 @@ struct UsageMetadata {
     prompt_token_count: i32,
     #[serde(default)]
     candidates_token_count: i32,
+    /// Billed as output.
+    #[serde(default)]
+    thoughts_token_count: i32,
 }
 
 /// Reads a 200 answer: the first image part, or why there is none.
@@ -120,7 +126,7 @@ pub fn parse_response(body: &[u8]) -> Result<MadeImage, GenerateError> {
     let usage = ImageUsage {
         input_tokens: meta.prompt_token_count.max(0),
         input_image_tokens: 0,
-        output_tokens: meta.candidates_token_count.max(0),
+        output_tokens: meta.candidates_token_count.max(0) + meta.thoughts_token_count.max(0),
     };
     if let Some(reason) = response.prompt_feedback.and_then(|f| f.block_reason) {
         return Err(GenerateError::Refused {
@@ -134,6 +140,9 @@ pub fn parse_response(body: &[u8]) -> Result<MadeImage, GenerateError> {
     for candidate in response.candidates {
         finish = finish.or(candidate.finish_reason);
         for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
+            if part.thought {
+                continue;
+            }
             if let Some(inline) = part.inline_data {
                 images.push(inline);
             } else if let Some(text) = part.text {
@@ -270,6 +279,14 @@ mod tests {
         assert!(
             matches!(parse_response(words), Err(GenerateError::Refused { sentence, .. }) if sentence.contains("I can't draw that"))
         );
+    }
+
+    #[test]
+    fn draft_images_of_a_thinking_model_are_not_the_answer_and_thoughts_are_billed() {
+        let body = br#"{"candidates": [{"content": {"parts": [{"inlineData": {"mimeType": "image/png", "data": "AAAA"}, "thought": true}, {"inlineData": {"mimeType": "image/png", "data": "AQID"}}]}, "finishReason": "STOP"}], "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 1290, "thoughtsTokenCount": 200}}"#;
+        let made = parse_response(body).unwrap();
+        assert_eq!((made.bytes, made.count), (vec![1, 2, 3], 1));
+        assert_eq!(made.usage.output_tokens, 1490);
     }
 
     #[test]

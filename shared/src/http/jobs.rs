@@ -190,7 +190,9 @@ fn status_body(job: JobRow) -> JobStatusBody {
             (JobStatus::Completed, JobKind::Organise, Some(gallery)) => {
                 Some(format!("/api/galleries/{gallery}"))
             }
-            (_, JobKind::Generate, _) => Some(format!("/api/generations/{}", job.id)),
+            (JobStatus::Completed, JobKind::Generate, _) => {
+                Some(format!("/api/generations/{}", job.id))
+            }
             _ => None,
         },
         organizer: job.organizer,

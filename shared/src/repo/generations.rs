@@ -199,7 +199,7 @@ pub async fn plan_result(
                  declared_content_type, declared_size, origin) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (id) DO UPDATE SET declared_content_type = EXCLUDED.declared_content_type, \
-                 declared_size = EXCLUDED.declared_size \
+                 declared_size = EXCLUDED.declared_size, original_filename = EXCLUDED.original_filename \
              WHERE images.status = 'pending_upload'",
         )
         .await?;

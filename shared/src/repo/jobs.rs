@@ -226,6 +226,25 @@ pub async fn release(
     Ok(client.execute(&stmt, &[&id, &owner, &note]).await? == 1)
 }
 
+/// Gives a claimed job back without counting this try (it was not run: its provider is
+/// given a rest).
+pub async fn release_uncounted(
+    client: &impl GenericClient,
+    id: Uuid,
+    owner: &str,
+    note: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "UPDATE processing_jobs SET status = 'pending', stage = NULL, lease_owner = NULL, \
+                 lease_expires_at = NULL, error = $3, updated_at = now(), \
+                 attempts = greatest(attempts - 1, 0) \
+             WHERE id = $1 AND lease_owner = $2 AND status = 'processing'",
+        )
+        .await?;
+    Ok(client.execute(&stmt, &[&id, &owner, &note]).await? == 1)
+}
+
 /// Gives back every claim whose owner starts with `instance` (one process's workers), as
 /// not sent and with the interrupted attempt not counted: a process that is stopping
 /// hands its jobs on instead of holding them until their leases lapse, and a person

@@ -52,7 +52,7 @@ pub async fn backfill_renditions(
                 report.made += 1
             }
             Ok(_) => report.failed.push(id),
-            Err(Trouble::Transient(why, _) | Trouble::Permanent(why)) => {
+            Err(Trouble::Transient(why, _) | Trouble::Permanent(why) | Trouble::Rested(why, _)) => {
                 tracing::warn!(image_id = %id, %why, "renditions not made");
                 report.failed.push(id);
             }

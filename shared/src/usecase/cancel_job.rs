@@ -118,8 +118,18 @@ async fn retry_generation(
         aspect_ratio: Some(generation.aspect_ratio),
         provider: Some(generation.provider),
     };
-    let accepted =
-        request_generation::request_generation(app, caller, ask, source, Some(key)).await?;
+    let accepted = request_generation::request_generation(app, caller, ask, source, Some(key))
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFoundMany { ids, .. } => ApiError::Conflict {
+                code: "no_photos_left",
+                message: format!(
+                    "{} photo(s) this generation drew on are no longer in your library; ask for a new one without them.",
+                    ids.len()
+                ),
+            },
+            other => other,
+        })?;
     tracing::info!(%job_id, new_job_id = %accepted.job_id, "generation retried");
     Ok(accepted)
 }

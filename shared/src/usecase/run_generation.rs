@@ -20,8 +20,8 @@ use crate::domain::prepare::DecodeLimits;
 use crate::domain::{ImageKey, JobStage};
 use crate::repo::circuits::{self, Admission};
 use crate::repo::generations::{self, AiCall, GenerationRow};
-use crate::repo::images;
 use crate::repo::jobs::{self, JobRow};
+use crate::repo::{deletions, images};
 use crate::usecase::make_renditions::{RenditionError, make_renditions};
 use crate::usecase::request_generation::circuit_name;
 use crate::usecase::run_job::{Delivery, ProcessOutcome, Trouble, enter, fetch_and_prepare};
@@ -60,9 +60,10 @@ pub(crate) async fn run_generation(
     })
     .await?;
     if let Admission::Open { retry_after_secs } = admission {
-        return Err(Trouble::Transient(
+        // No call is made: the job waits without using up one of its tries.
+        return Err(Trouble::Rested(
             format!("{provider} is given a rest after repeated failures"),
-            Some(Duration::from_secs(u64::from(retry_after_secs))),
+            Duration::from_secs(u64::from(retry_after_secs)),
         ));
     }
 
@@ -81,7 +82,7 @@ pub(crate) async fn run_generation(
         .await;
     // The provider answered (a picture or a refusal) or it did not (429, 5xx, timeout).
     let answered = !matches!(answer, Err(GenerateError::Unavailable { .. }));
-    note_circuit(app, &circuit, answered, &answer).await?;
+    let count = answer.as_ref().map_or(0, |made| made.count);
     // A picture that is not one is as good as none (and recorded so, tokens and all).
     let answer = answer.and_then(|made| match check_picture(app, provider, &made) {
         Ok(inspection) => Ok((made, inspection)),
@@ -90,7 +91,9 @@ pub(crate) async fn run_generation(
             usage: made.usage,
         }),
     });
-    record_call(app, job, provider, &model, &answer).await?;
+    // The call is paid for: recorded first, and tried again before the job gives up.
+    record_call(app, job, provider, &model, count, &answer).await?;
+    note_circuit(app, &circuit, answered, &answer).await;
     let (made, inspection) = match answer {
         Ok(checked) => checked,
         Err(GenerateError::Unavailable {
@@ -137,12 +140,13 @@ async fn read_references(app: &App, job: &JobRow) -> Result<Vec<Reference>, Trou
     Ok(references)
 }
 
+/// Best effort: a circuit not updated now is updated by the next call.
 async fn note_circuit(
     app: &App,
     circuit: &str,
     answered: bool,
-    answer: &Result<MadeImage, GenerateError>,
-) -> Result<(), Trouble> {
+    answer: &Result<(MadeImage, Inspection), GenerateError>,
+) {
     let error = answer.as_ref().err().map(ToString::to_string);
     let threshold = i32::try_from(app.config.processor.circuit_failures).unwrap_or(i32::MAX);
     let change =
@@ -152,19 +156,19 @@ async fn note_circuit(
                 circuits::record(&client, circuit, answered, threshold, error.as_deref()).await
             }
         })
-        .await?;
+        .await;
     match change {
-        circuits::Change::Opened => tracing::error!(
+        Ok(circuits::Change::Opened) => tracing::error!(
             %circuit,
             error = error.as_deref().unwrap_or(""),
             "circuit opened: generations wait until a trial call succeeds"
         ),
-        circuits::Change::Closed => {
+        Ok(circuits::Change::Closed) => {
             tracing::warn!(%circuit, "circuit closed: the provider answers again")
         }
-        circuits::Change::None => {}
+        Ok(circuits::Change::None) => {}
+        Err(e) => tracing::warn!(%circuit, error = %e, "the circuit was not updated"),
     }
-    Ok(())
 }
 
 /// Records the call with its tokens and price, whatever its outcome.
@@ -173,11 +177,14 @@ async fn record_call(
     job: &JobRow,
     provider: Provider,
     model: &str,
+    images: usize,
     answer: &Result<(MadeImage, Inspection), GenerateError>,
 ) -> Result<(), Trouble> {
-    let (usage, images, error) = match answer {
-        Ok((made, _)) => (made.usage, 1, None),
-        Err(e) => (e.usage(), 0, Some(e.to_string())),
+    // Every picture made is billed, kept or not.
+    let images = u32::try_from(images).unwrap_or(u32::MAX);
+    let (usage, error) = match answer {
+        Ok((made, _)) => (made.usage, None),
+        Err(e) => (e.usage(), Some(e.to_string())),
     };
     let cost = app
         .config
@@ -202,30 +209,41 @@ async fn record_call(
         cost_usd = cost,
         "image provider called"
     );
-    db::with_client(&app.pool, |client| {
-        let error = error.clone();
-        async move {
-            generations::record_call(
-                &client,
-                &AiCall {
-                    user_id: job.user_id,
-                    job_id: Some(job.id),
-                    purpose: "generate",
-                    provider: provider.as_str(),
-                    model,
-                    ok: error.is_none(),
-                    error: error.as_deref(),
-                    input_tokens,
-                    output_tokens,
-                    images: images as i32,
-                    cost_usd: cost,
-                },
-            )
-            .await
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let recorded = db::with_client(&app.pool, |client| {
+            let error = error.clone();
+            async move {
+                generations::record_call(
+                    &client,
+                    &AiCall {
+                        user_id: job.user_id,
+                        job_id: Some(job.id),
+                        purpose: "generate",
+                        provider: provider.as_str(),
+                        model,
+                        ok: error.is_none(),
+                        error: error.as_deref(),
+                        input_tokens,
+                        output_tokens,
+                        images: i32::try_from(images).unwrap_or(i32::MAX),
+                        cost_usd: cost,
+                    },
+                )
+                .await
+            }
+        })
+        .await;
+        match recorded {
+            Ok(()) => return Ok(()),
+            Err(e) if tries < 3 => {
+                tracing::warn!(error = %e, tries, "recording the call failed; trying again");
+                tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+            }
+            Err(e) => return Err(e.into()),
         }
-    })
-    .await?;
-    Ok(())
+    }
 }
 
 /// Checks the provider's bytes as an upload's would be: a picture of a type Momentarium
@@ -311,29 +329,28 @@ async fn store(
     })
     .await?;
     let bytes = bytes::Bytes::from(made.bytes);
-    let etag = storage
-        .put_original(&key, bytes.to_vec(), content_type.as_str())
-        .await
-        .map_err(|e| Trouble::Transient(format!("storage: {e}"), None))?;
-    let limits = DecodeLimits::with_max_pixels(app.config.limits.max_image_pixels);
-    let renditions = match make_renditions(storage, &key, bytes, content_type, None, limits).await {
-        Ok(_) => true,
-        Err(RenditionError::Storage(e)) => {
-            return Err(Trouble::Transient(format!("storage: {e}"), None));
-        }
-        Err(e) => {
-            tracing::warn!(%image_id, error = %e, "no renditions for the picture");
-            false
+    let stored = write_objects(app, storage, &key, bytes, content_type).await;
+    let (etag, renditions) = match stored {
+        Ok(stored) => stored,
+        Err(trouble) => {
+            forget_if_gone(app, user_id, image_id).await;
+            return Err(trouble);
         }
     };
     let usage = (made.usage.input_tokens, made.usage.output_tokens);
     let mut client = app.pool.get().await.map_err(DbError::from)?;
-    let written: Result<bool, tokio_postgres::Error> = async {
+    let written: Result<Written, tokio_postgres::Error> = async {
         let tx = client.transaction().await?;
         if !jobs::still_held(&tx, job.id, owner).await? {
-            return Ok(false);
+            return Ok(Written::LostLease);
         }
-        images::mark_uploaded(
+        // The photos it drew on, still there (and kept until this commits): a picture
+        // made from a photo deleted meanwhile is not kept.
+        let present = images::lock_existing(&tx, user_id, &job.image_ids).await?;
+        if present.len() != job.image_ids.len() {
+            return Ok(Written::ReferenceGone);
+        }
+        let marked = images::mark_uploaded(
             &tx,
             image_id,
             size,
@@ -343,17 +360,79 @@ async fn store(
             renditions,
         )
         .await?;
+        if !marked {
+            return Ok(Written::ResultGone);
+        }
         jobs::complete_made(&tx, job.id, model, usage.0, usage.1).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Written::Done)
     }
     .await;
-    match written {
-        Ok(true) => {
+    drop(client);
+    let trouble = match written {
+        Ok(Written::Done) => {
             tracing::info!(%image_id, origin, "picture stored");
-            Ok(ProcessOutcome::Generated { image_id })
+            return Ok(ProcessOutcome::Generated { image_id });
         }
-        Ok(false) => Err(Trouble::LostLease),
-        Err(e) => Err(DbError::from(e).into()),
+        Ok(Written::LostLease) => Trouble::LostLease,
+        Ok(Written::ReferenceGone) => Trouble::Permanent(
+            "A photo this picture was made from was deleted meanwhile; the picture was not kept."
+                .into(),
+        ),
+        Ok(Written::ResultGone) => Trouble::Permanent(
+            "The picture was deleted before it could be recorded; nothing was kept.".into(),
+        ),
+        Err(e) => DbError::from(e).into(),
+    };
+    // Not recorded: objects whose row is gone are queued for removal now; a row still
+    // planned is the sweep's once the job has ended without it.
+    forget_if_gone(app, user_id, image_id).await;
+    Err(trouble)
+}
+
+enum Written {
+    Done,
+    LostLease,
+    ReferenceGone,
+    ResultGone,
+}
+
+/// The picture and its renditions, stored under the result's keys: their ETag and whether
+/// the renditions were made.
+async fn write_objects(
+    app: &App,
+    storage: &crate::adapter::s3::S3Store,
+    key: &ImageKey,
+    bytes: bytes::Bytes,
+    content_type: crate::domain::ContentType,
+) -> Result<(Option<String>, bool), Trouble> {
+    let etag = storage
+        .put_original(key, bytes.to_vec(), content_type.as_str())
+        .await
+        .map_err(|e| Trouble::Transient(format!("storage: {e}"), None))?;
+    let limits = DecodeLimits::with_max_pixels(app.config.limits.max_image_pixels);
+    match make_renditions(storage, key, bytes, content_type, None, limits).await {
+        Ok(_) => Ok((etag, true)),
+        Err(RenditionError::Storage(e)) => Err(Trouble::Transient(format!("storage: {e}"), None)),
+        Err(e) => {
+            tracing::warn!(%key, error = %e, "no renditions for the picture");
+            Ok((etag, false))
+        }
+    }
+}
+
+/// Queues the result's objects for removal when its row is gone (deleted with its
+/// account, or removed by the sweep while this run stored them). Best effort.
+async fn forget_if_gone(app: &App, user_id: uuid::Uuid, image_id: uuid::Uuid) {
+    let queued = db::with_client(&app.pool, |client| async move {
+        deletions::queue_if_gone(&client, user_id, image_id).await
+    })
+    .await;
+    match queued {
+        Ok(true) => {
+            tracing::info!(%image_id, "the result's row is gone; its objects are queued for removal")
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(%image_id, error = %e, "could not queue the result's objects"),
     }
 }

@@ -76,6 +76,8 @@ pub(crate) enum Trouble {
     Permanent(String),
     /// Another worker took the job over while we ran.
     LostLease,
+    /// Not run now (its provider is given a rest): give it back without counting the try.
+    Rested(String, Duration),
 }
 
 /// A part this process was not built with (a wiring mistake the cold start guards).
@@ -143,6 +145,22 @@ pub async fn run_job(
         Err(Trouble::Permanent(sentence)) => {
             fail(app, &job, &owner, &sentence).await?;
             Ok(ProcessOutcome::Failed(sentence))
+        }
+        Err(Trouble::Rested(reason, retry_after)) => {
+            let note = format!("Waiting: {reason}. It will be run again.");
+            if let Err(e) = db::with_client(&app.pool, |client| {
+                let (owner, note) = (owner.clone(), note.clone());
+                async move { jobs::release_uncounted(&client, job.id, &owner, &note).await }
+            })
+            .await
+            {
+                tracing::warn!(error = ?e, "could not give the job back");
+            }
+            tracing::info!(%reason, "job given back without using a try");
+            Err(RetryLater {
+                reason,
+                retry_after: Some(retry_after),
+            })
         }
         Err(Trouble::Transient(reason, retry_after)) => {
             let max = app.config.processor.max_job_attempts;
@@ -425,7 +443,11 @@ async fn prepare_batch(app: &App, job: &JobRow) -> Result<Vec<Ready>, Trouble> {
                 let id = image.id;
                 match fetch_and_prepare(app, image.clone()).await {
                     Ok(_) => {}
-                    Err(Trouble::Transient(why, _) | Trouble::Permanent(why)) => {
+                    Err(
+                        Trouble::Transient(why, _)
+                        | Trouble::Permanent(why)
+                        | Trouble::Rested(why, _),
+                    ) => {
                         tracing::warn!(image_id = %id, %why, "renditions not made; the next job tries again");
                     }
                     Err(Trouble::LostLease) => return Err(Trouble::LostLease),
