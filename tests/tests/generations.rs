@@ -12,7 +12,7 @@ use momentarium_shared::domain::ImageKey;
 use momentarium_shared::domain::JobStatus;
 use momentarium_shared::usecase::run_job::ProcessOutcome;
 use momentarium_shared::usecase::sweep_jobs::sweep_jobs;
-use momentarium_tests::image_providers::{ImageReply, ImageServer, png};
+use momentarium_tests::image_providers::{ImageReply, ImageServer};
 use momentarium_tests::{TestApp, assert_error};
 use serde_json::{Value, json};
 use uuid::Uuid;
