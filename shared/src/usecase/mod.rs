@@ -2,6 +2,7 @@
 //! is named for it. HTTP handlers, Lambda event handlers, the local server and the tests
 //! all call these.
 
+pub mod ai_costs;
 pub mod backfill_renditions;
 pub mod cancel_job;
 pub mod check_health;

@@ -12,16 +12,15 @@ use std::time::Duration;
 
 use crate::adapter::postgres::{self as db, DbError};
 use crate::app::App;
-use crate::domain::generation::{
-    GenerateError, ImageRequest, ImageUsage, MadeImage, Provider, Reference,
-};
+use crate::domain::generation::{GenerateError, ImageRequest, MadeImage, Provider, Reference};
 use crate::domain::inspect::{self, Inspection};
 use crate::domain::prepare::DecodeLimits;
 use crate::domain::{ImageKey, JobStage};
 use crate::repo::circuits::{self, Admission};
-use crate::repo::generations::{self, AiCall, GenerationRow};
+use crate::repo::generations::{self, GenerationRow};
 use crate::repo::jobs::{self, JobRow};
 use crate::repo::{deletions, images};
+use crate::usecase::ai_costs::{self, CallRecord};
 use crate::usecase::make_renditions::{RenditionError, make_renditions};
 use crate::usecase::request_generation::circuit_name;
 use crate::usecase::run_job::{Delivery, ProcessOutcome, Trouble, enter, fetch_and_prepare};
@@ -180,70 +179,26 @@ async fn record_call(
     images: usize,
     answer: &Result<(MadeImage, Inspection), GenerateError>,
 ) -> Result<(), Trouble> {
-    // Every picture made is billed, kept or not.
-    let images = u32::try_from(images).unwrap_or(u32::MAX);
     let (usage, error) = match answer {
         Ok((made, _)) => (made.usage, None),
         Err(e) => (e.usage(), Some(e.to_string())),
     };
-    let cost = app
-        .config
-        .generation
-        .prices
-        .cost(model, usage, images)
-        .unwrap_or_else(|| {
-            tracing::warn!(%model, "no price for this model (AI_PRICES); the call is recorded at $0");
-            0.0
-        });
-    let ImageUsage {
-        input_tokens,
-        output_tokens,
-        ..
-    } = usage;
-    tracing::info!(
-        provider = provider.as_str(),
-        %model,
-        ok = error.is_none(),
-        input_tokens,
-        output_tokens,
-        cost_usd = cost,
-        "image provider called"
-    );
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let recorded = db::with_client(&app.pool, |client| {
-            let error = error.clone();
-            async move {
-                generations::record_call(
-                    &client,
-                    &AiCall {
-                        user_id: job.user_id,
-                        job_id: Some(job.id),
-                        purpose: "generate",
-                        provider: provider.as_str(),
-                        model,
-                        ok: error.is_none(),
-                        error: error.as_deref(),
-                        input_tokens,
-                        output_tokens,
-                        images: i32::try_from(images).unwrap_or(i32::MAX),
-                        cost_usd: cost,
-                    },
-                )
-                .await
-            }
-        })
-        .await;
-        match recorded {
-            Ok(()) => return Ok(()),
-            Err(e) if tries < 3 => {
-                tracing::warn!(error = %e, tries, "recording the call failed; trying again");
-                tokio::time::sleep(Duration::from_millis(200 * tries)).await;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    ai_costs::record_call(
+        app,
+        CallRecord {
+            user_id: job.user_id,
+            job_id: Some(job.id),
+            purpose: "generate",
+            provider: provider.as_str(),
+            model,
+            error,
+            usage,
+            // Every picture made is billed, kept or not.
+            images: u32::try_from(images).unwrap_or(u32::MAX),
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Checks the provider's bytes as an upload's would be: a picture of a type Momentarium

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::adapter::postgres::{self as db, DbError};
 use crate::adapter::s3::StorageError;
 use crate::app::{App, NotConfigured};
+use crate::domain::generation::ImageUsage;
 use crate::domain::language::Language;
 use crate::domain::organiser::{self, BatchPhoto, Offline, OrganiseError, Organised};
 use crate::domain::plan::{self, PhotoFacts};
@@ -27,6 +28,7 @@ use crate::repo::galleries::{self, NewAlbum};
 use crate::repo::images::{self, BatchImage};
 use crate::repo::jobs::{self, Claim, Completion, JobRow};
 use crate::repo::users;
+use crate::usecase::ai_costs::{self, CallRecord};
 use crate::usecase::make_renditions::{RenditionError, make_renditions};
 use crate::usecase::run_generation::run_generation;
 
@@ -550,6 +552,7 @@ async fn organise(
         (delivery_deadline, false)
     };
     let outcome = call_organiser(app, job, &photos, language, deadline, final_call).await;
+    record_organising(app, job, model, &outcome).await?;
     // The model answered (used or not) or it did not (timeouts, 5xx, 429 to the end).
     let (answered, error) = match &outcome {
         Ok(o) if o.organizer != "offline" || o.usage.is_some() => (true, None),
@@ -579,6 +582,50 @@ async fn organise(
         circuits::Change::None => {}
     }
     outcome
+}
+
+/// Records what asking the model cost: its tokens when it answered (used or not), or a
+/// failed call when it did not.
+async fn record_organising(
+    app: &App,
+    job: &JobRow,
+    model: &str,
+    outcome: &Result<Organised, Trouble>,
+) -> Result<(), Trouble> {
+    let (usage, error) = match outcome {
+        Ok(o) => (
+            o.usage,
+            (o.organizer == "offline").then(|| {
+                o.fallback_reason
+                    .clone()
+                    .unwrap_or_else(|| "organised offline".into())
+            }),
+        ),
+        Err(Trouble::Transient(reason, _)) => (None, Some(reason.clone())),
+        Err(_) => return Ok(()),
+    };
+    let usage = usage.unwrap_or_default();
+    // Priced by the model asked for (the answer's modelVersion may name a dated build).
+    ai_costs::record_call(
+        app,
+        CallRecord {
+            user_id: job.user_id,
+            job_id: Some(job.id),
+            purpose: "organise",
+            provider: "gemini",
+            model,
+            error,
+            usage: ImageUsage {
+                input_tokens: usage.prompt,
+                input_image_tokens: 0,
+                // Thinking is billed as output.
+                output_tokens: usage.output + usage.thoughts,
+            },
+            images: 0,
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// The circuit of a model: one per provider and model.
