@@ -110,6 +110,27 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Operators' settings of a user.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Put user NAME (their sign-in name here; their `sub` with Cognito) on a tier:
+    /// free or premium. Their limits, quotas and budget follow the tier's.
+    SetTier {
+        name: String,
+        tier: String,
+        /// Their own monthly AI budget in dollars, instead of the tier's.
+        #[arg(long, conflicts_with = "tier_budget")]
+        budget: Option<f64>,
+        /// Go back to the tier's budget.
+        #[arg(long)]
+        tier_budget: bool,
+    },
 }
 
 /// Logging for the CLI. The embedded S3 server logs every refused request at ERROR
@@ -142,6 +163,46 @@ async fn main() -> anyhow::Result<()> {
             #[allow(clippy::print_stdout)]
             {
                 println!("{token}");
+            }
+            Ok(())
+        }
+        Command::User {
+            action:
+                UserAction::SetTier {
+                    name,
+                    tier,
+                    budget,
+                    tier_budget,
+                },
+        } => {
+            logs("warn");
+            let tier = momentarium_shared::domain::limits::Tier::parse(&tier)
+                .with_context(|| format!("`{tier}` is not a tier: free or premium"))?;
+            let database = local_db::resolve(&data_dir).await?;
+            let config = momentarium_shared::Config::from_lookup(|n| match n {
+                "DATABASE_URL" => Some(database.url.clone()),
+                other => std::env::var(other).ok(),
+            })?;
+            let pool = momentarium_shared::adapter::postgres::create_pool(&config.database)?;
+            momentarium_shared::adapter::postgres::migrate(&pool).await?;
+            let app = momentarium_shared::App::new(config, pool);
+            let budget = if tier_budget { Some(None) } else { budget.map(Some) };
+            let (tier, own) =
+                momentarium_shared::usecase::limits::set_tier(&app, &name, tier, budget)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let limits = app.config.usage.tiers.of(tier);
+            #[allow(clippy::print_stdout)]
+            {
+                println!(
+                    "{name} is on the {} tier: {} photos organised and {} pictures a day, {:.1} GB stored, ${:.2} of AI a month{}.",
+                    tier.as_str(),
+                    limits.photos_per_day,
+                    limits.generations_per_day,
+                    limits.storage_bytes as f64 / 1e9,
+                    own.unwrap_or(limits.monthly_budget_usd),
+                    if own.is_some() { " (their own budget)" } else { "" }
+                );
             }
             Ok(())
         }

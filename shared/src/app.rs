@@ -27,6 +27,8 @@ pub struct App {
     storage: Option<S3Store>,
     queue: Option<Arc<dyn JobQueue>>,
     organiser: Option<Arc<dyn Organiser>>,
+    /// Where budget alerts are published (an SNS topic), when configured.
+    alerts: Option<crate::adapter::alerts::SnsAlerts>,
     /// Image providers, by the provider they are (only those with a key).
     generators: Vec<Arc<dyn ImageGenerator>>,
     /// The model behind the organiser, when there is one.
@@ -48,6 +50,7 @@ impl App {
             storage: None,
             queue: None,
             organiser: None,
+            alerts: None,
             generators: Vec::new(),
             model: None,
             instance: format!("worker-{}", uuid::Uuid::new_v4().simple()).into(),
@@ -93,6 +96,24 @@ impl App {
             None => Arc::new(Offline),
         });
         self
+    }
+
+    /// The budget alert topic (`BUDGET_ALERT_TOPIC_ARN`, `SNS_ENDPOINT_URL`), when set.
+    pub async fn connect_alerts(mut self) -> Self {
+        if let Some(arn) = &self.config.usage.alert_topic_arn {
+            self.alerts = Some(
+                crate::adapter::alerts::SnsAlerts::connect(
+                    arn.clone(),
+                    self.config.usage.sns_endpoint_url.as_deref(),
+                )
+                .await,
+            );
+        }
+        self
+    }
+
+    pub fn alerts(&self) -> Option<&crate::adapter::alerts::SnsAlerts> {
+        self.alerts.as_ref()
     }
 
     /// The image providers whose keys are set: Gemini's image model with

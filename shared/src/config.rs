@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::adapter::standard_webhooks::WebhookSecret;
 use crate::domain::ContentType;
 use crate::domain::generation::{PriceTable, Provider};
+use crate::domain::limits::Tiers;
 
 /// What went wrong while reading the configuration. Always names the variable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -146,6 +147,17 @@ pub struct GenerationConfig {
     pub prices: PriceTable,
 }
 
+/// Limits per user by tier, and where budget alerts go.
+#[derive(Debug, Clone)]
+pub struct LimitsByTier {
+    pub tiers: Tiers,
+    /// Off: no per-minute limits (the quotas and budgets still hold).
+    pub rate_limits: bool,
+    /// The SNS topic budget alerts are published to (on AWS).
+    pub alert_topic_arn: Option<String>,
+    pub sns_endpoint_url: Option<String>,
+}
+
 /// The processor: attempts, leases, the sweep, QStash keys.
 #[derive(Debug, Clone)]
 pub struct ProcessorConfig {
@@ -179,6 +191,7 @@ pub struct ProcessorConfig {
 pub struct Config {
     pub gemini: GeminiConfig,
     pub generation: GenerationConfig,
+    pub usage: LimitsByTier,
     pub processor: ProcessorConfig,
     pub database: DatabaseConfig,
     pub telemetry: TelemetryConfig,
@@ -319,6 +332,19 @@ impl Config {
             retention_days: env.parsed("GENERATED_RETENTION_DAYS", 30)?,
             prices,
         };
+        let tiers = match env.get("TIER_LIMITS") {
+            None => Tiers::defaults(),
+            Some(json) => Tiers::with_overrides(&json).map_err(|reason| ConfigError::Invalid {
+                name: "TIER_LIMITS",
+                reason,
+            })?,
+        };
+        let usage = LimitsByTier {
+            tiers,
+            rate_limits: env.parsed("RATE_LIMITS", true)?,
+            alert_topic_arn: env.get("BUDGET_ALERT_TOPIC_ARN"),
+            sns_endpoint_url: env.get("SNS_ENDPOINT_URL"),
+        };
         let processor = ProcessorConfig {
             max_job_attempts: env.parsed("JOB_MAX_ATTEMPTS", 5)?,
             lease: Duration::from_secs(env.parsed("JOB_LEASE_SECS", 900)?),
@@ -337,6 +363,7 @@ impl Config {
         Ok(Self {
             gemini,
             generation,
+            usage,
             processor,
             storage,
             limits,

@@ -130,6 +130,74 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
+/// `GET /api/usage`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageBody {
+    /// `2026-11` (UTC).
+    pub month: String,
+    pub tier: String,
+    /// This month's AI calls by kind (organise, generate, embed).
+    pub ai: Vec<AiUsage>,
+    pub total_cost_usd: f64,
+    pub budget: BudgetBody,
+    pub quotas: Vec<QuotaBody>,
+    /// Requests per minute, by route class (read, write, ai).
+    pub rate_limits: Vec<RateLimitBody>,
+    /// This month's: the budget at 80 % and at 100 %.
+    pub notifications: Vec<NotificationBody>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AiUsage {
+    pub kind: String,
+    pub calls: i64,
+    pub failed_calls: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub images: i64,
+    pub cost_usd: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetBody {
+    pub monthly_usd: f64,
+    pub spent_usd: f64,
+    pub left_usd: f64,
+    /// `ok`, `warning` (80 % or more) or `exhausted` (AI work stops until it renews).
+    pub state: String,
+    pub resets_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuotaBody {
+    /// `photos_organised_per_day`, `generations_per_day` or `storage_bytes`.
+    pub name: String,
+    pub limit: i64,
+    pub used: i64,
+    pub left: i64,
+    /// When it resets; null for storage (deleting makes room).
+    pub resets_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitBody {
+    pub class: String,
+    pub per_minute: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationBody {
+    pub kind: String,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// `POST /api/generations`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

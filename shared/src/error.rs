@@ -68,6 +68,8 @@ pub enum ApiError {
         code: &'static str,
         message: String,
         retry_after_secs: u64,
+        /// Which limit, its numbers and when it resets.
+        details: Option<Value>,
     },
     /// 503: a dependency did not answer; try again later.
     #[error("{message}")]
@@ -180,7 +182,8 @@ impl IntoResponse for ApiError {
         let details = match &self {
             Self::Unprocessable { details, .. }
             | Self::PayloadTooLarge { details, .. }
-            | Self::UnsupportedMediaType { details, .. } => details.clone(),
+            | Self::UnsupportedMediaType { details, .. }
+            | Self::TooManyRequests { details, .. } => details.clone(),
             Self::NotFoundMany { ids, .. } => Some(json!({ "ids": ids })),
             _ => None,
         };

@@ -1,6 +1,7 @@
 //! Every outside system, each behind a small type or trait in the domain's terms: the
 //! production adapter here, a strict protocol server for it in `tests/`.
 
+pub mod alerts;
 pub mod gemini;
 pub mod gemini_images;
 pub mod openai_images;

@@ -6,6 +6,7 @@
 pub mod generation;
 pub mod inspect;
 pub mod language;
+pub mod limits;
 pub mod organiser;
 pub mod plan;
 pub mod prepare;

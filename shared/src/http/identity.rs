@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -18,8 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::domain::Caller;
+use crate::domain::limits::RouteClass;
 use crate::error::ApiError;
+use crate::http::RateSlot;
 use crate::usecase::identify_caller::identify_caller;
+use crate::usecase::limits;
 
 pub const DEV_ISSUER: &str = "momentarium-dev";
 
@@ -135,9 +138,30 @@ impl FromRequestParts<App> for CallerSubject {
 impl FromRequestParts<App> for Caller {
     type Rejection = ApiError;
 
+    /// The caller, counted against their per-minute limit for the route's class (the
+    /// state goes to the `RateLimit` headers; over the limit, 429).
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let subject = subject_from(parts, app)?;
-        identify_caller(app, subject).await
+        let caller = identify_caller(app, subject).await?;
+        let Some(template) = parts.extensions.get::<MatchedPath>() else {
+            return Ok(caller);
+        };
+        let class = RouteClass::of(parts.method.as_str(), template.as_str());
+        let slot = parts.extensions.get::<RateSlot>().cloned();
+        match limits::count_request(app, caller.user_id, class).await {
+            Ok(state) => {
+                if let (Some(slot), Some(state)) = (slot, state) {
+                    slot.put(state);
+                }
+                Ok(caller)
+            }
+            Err((error, state)) => {
+                if let (Some(slot), Some(state)) = (slot, state) {
+                    slot.put(state);
+                }
+                Err(error)
+            }
+        }
     }
 }
 

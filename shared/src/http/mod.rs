@@ -25,6 +25,7 @@ use axum::response::Response;
 use axum::routing::{MethodRouter, delete, get, patch, post};
 
 use crate::error::ApiError;
+use crate::usecase::limits::RateState;
 
 /// What every handler can reach: built once at cold start, cloned per request (cheaply).
 pub type AppState = crate::app::App;
@@ -209,12 +210,13 @@ pub fn generation_routes() -> Vec<Route> {
     ]
 }
 
-/// The `account` function: the caller's account, its settings, and leaving.
+/// The `account` function: the caller's account, its settings, its usage, and leaving.
 pub fn account_routes() -> Vec<Route> {
     vec![
         Route::get("/api/me", account::get_me),
         Route::patch("/api/me", account::patch_me),
         Route::delete("/api/me", account::delete_me),
+        Route::get("/api/usage", account::get_usage),
     ]
 }
 
@@ -254,10 +256,48 @@ pub fn router_of(state: AppState, routes: Vec<Route>) -> Router {
             router.route(route.path, route.handler)
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(rate_headers))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(request_limits))
         .with_state(state)
+}
+
+/// Where the caller's extractor leaves the per-minute limit's state for
+/// [`rate_headers`] to send.
+#[derive(Clone, Default)]
+pub struct RateSlot(std::sync::Arc<std::sync::Mutex<Option<RateState>>>);
+
+impl RateSlot {
+    pub fn put(&self, state: RateState) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(state);
+        }
+    }
+
+    fn take(&self) -> Option<RateState> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// Every answer to a signed-in caller says where they stand: `RateLimit-Policy` (the
+/// route class's limit per 60 s) and `RateLimit` (what is left, and seconds to the reset),
+/// as the IETF draft has them; a 429 carries them too, beside `Retry-After`.
+async fn rate_headers(mut request: Request, next: Next) -> Response {
+    let slot = RateSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let mut response = next.run(request).await;
+    if let Some(state) = slot.take() {
+        let headers = response.headers_mut();
+        if let (Ok(policy), Ok(current)) = (
+            axum::http::HeaderValue::from_str(&state.policy()),
+            axum::http::HeaderValue::from_str(&state.current()),
+        ) {
+            headers.insert("ratelimit-policy", policy);
+            headers.insert("ratelimit", current);
+        }
+    }
+    response
 }
 
 /// A request target or header block over the limits is answered in the error shape

@@ -247,3 +247,37 @@ pub async fn handle_migration_event(
     tracing::info!(%status, %reason, "answered CloudFormation");
     Ok(response)
 }
+
+/// The operators' path on AWS (`aws lambda invoke` on the admin function: IAM decides
+/// who may, no user token reaches it): `{"action": "set-tier", "subject": "…", "tier":
+/// "premium", "monthlyBudgetUsd": 10}` (a budget of null goes back to the tier's; absent
+/// leaves it). Answers the user's tier and budget, or `{"error": …}`.
+pub async fn handle_admin_event(
+    app: &App,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    use serde_json::json;
+    let payload = event.payload;
+    let refuse = |message: &str| Ok(json!({"error": {"code": "invalid_request", "message": message}}));
+    if payload["action"] != "set-tier" {
+        return refuse("Only the set-tier action exists.");
+    }
+    let Some(subject) = payload["subject"].as_str().filter(|s| !s.is_empty() && s.len() <= 255) else {
+        return refuse("`subject` is the user's sub (1–255 characters).");
+    };
+    let Some(tier) = payload["tier"].as_str().and_then(crate::domain::limits::Tier::parse) else {
+        return refuse("`tier` is free or premium.");
+    };
+    let budget = match payload.get("monthlyBudgetUsd") {
+        None => None,
+        Some(serde_json::Value::Null) => Some(None),
+        Some(v) => match v.as_f64() {
+            Some(b) => Some(Some(b)),
+            None => return refuse("`monthlyBudgetUsd` is a number of dollars, or null."),
+        },
+    };
+    match crate::usecase::limits::set_tier(app, subject, tier, budget).await {
+        Ok((tier, budget)) => Ok(json!({"subject": subject, "tier": tier.as_str(), "monthlyBudgetUsd": budget})),
+        Err(e) => Ok(json!({"error": {"code": e.code(), "message": e.to_string()}})),
+    }
+}

@@ -8,6 +8,7 @@ pub mod galleries;
 pub mod generations;
 pub mod images;
 pub mod jobs;
+pub mod limits;
 pub mod shares;
 pub mod users;
 

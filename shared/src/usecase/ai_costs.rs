@@ -77,7 +77,14 @@ pub async fn record_call(app: &App, call: CallRecord<'_>) -> Result<f64, DbError
         })
         .await;
         match recorded {
-            Ok(()) => return Ok(cost),
+            Ok(()) => {
+                // Crossing 80 % or 100 % of the budget is told now; a failure here is
+                // told by the next call.
+                if let Err(e) = crate::usecase::limits::after_call(app, call.user_id).await {
+                    tracing::warn!(error = %e, "budget not checked after the call");
+                }
+                return Ok(cost);
+            }
             Err(e) if tries < 3 => {
                 tracing::warn!(error = %e, tries, "recording the call failed; trying again");
                 tokio::time::sleep(Duration::from_millis(200 * tries)).await;

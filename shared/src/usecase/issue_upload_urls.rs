@@ -11,6 +11,7 @@ use crate::domain::Caller;
 use crate::domain::{ContentType, Filename, ImageKey};
 use crate::error::ApiError;
 use crate::repo::images::{self, NewImage};
+use crate::usecase::limits;
 
 /// A file that passed validation.
 #[derive(Debug, Clone)]
@@ -113,6 +114,13 @@ pub async fn generate_upload_urls(
     files: &[FileRequest],
 ) -> Result<Vec<UploadTicket>, ApiError> {
     let valid = validate(app, files)?;
+    let adding: u64 = valid.iter().map(|f| f.size).sum();
+    limits::check_storage(
+        app,
+        caller.user_id,
+        i64::try_from(adding).unwrap_or(i64::MAX),
+    )
+    .await?;
     let storage = app.storage()?;
     let rows: Vec<NewImage> = valid
         .iter()

@@ -9,6 +9,7 @@ pub mod check_health;
 pub mod delete_photos;
 pub mod identify_caller;
 pub mod issue_upload_urls;
+pub mod limits;
 pub mod make_renditions;
 pub mod paging;
 pub mod profile;

@@ -18,6 +18,7 @@ use crate::repo::circuits;
 use crate::repo::generations::{self, NewGeneration};
 use crate::repo::images;
 use crate::repo::jobs::{self, JobRow};
+use crate::usecase::limits::{self, Quota};
 use crate::usecase::request_processing::{JobAccepted, enqueue, settle_pending_uploads};
 use crate::usecase::run_job::renderable;
 
@@ -236,6 +237,8 @@ pub async fn request_generation(
         });
     }
 
+    limits::ensure_budget_left(app, user_id).await?;
+    let taken = limits::take_quota(app, user_id, Quota::Generations, 1).await?;
     let job_id = Uuid::now_v7();
     let origin = if source.is_some() {
         Origin::Edited
@@ -263,6 +266,7 @@ pub async fn request_generation(
     }
     .await;
     if let Err(e) = created {
+        limits::give_back(app, user_id, taken).await;
         let err = DbError::from(e);
         if err.constraint() == Some("processing_jobs_idempotency_key")
             && let Some(key) = idempotency_key

@@ -15,6 +15,7 @@ use crate::domain::{ImageStatus, JobKind, JobStatus};
 use crate::error::ApiError;
 use crate::repo::images::{self, ImageRow};
 use crate::repo::jobs::{self, JobRow, NewJob};
+use crate::usecase::limits::{self, Quota};
 use crate::usecase::record_upload::{Renditions, UploadOutcome, record_upload};
 
 /// The job a process request made (or, for a repeated `Idempotency-Key`, made before).
@@ -177,6 +178,13 @@ pub async fn request_processing(
         });
     }
     settle_pending_uploads(app, &found).await?;
+    let taken = limits::take_quota(
+        app,
+        user_id,
+        Quota::PhotosOrganised,
+        i64::try_from(image_ids.len()).unwrap_or(i64::MAX),
+    )
+    .await?;
 
     let job = NewJob {
         id: Uuid::now_v7(),
@@ -194,6 +202,7 @@ pub async fn request_processing(
     }
     .await;
     if let Err(e) = created {
+        limits::give_back(app, user_id, taken).await;
         // Two requests with the same key at once: the loser returns the winner's job.
         let err = DbError::from(e);
         if err.constraint() == Some("processing_jobs_idempotency_key")

@@ -21,6 +21,7 @@ use crate::repo::generations::{self, GenerationRow};
 use crate::repo::jobs::{self, JobRow};
 use crate::repo::{deletions, images};
 use crate::usecase::ai_costs::{self, CallRecord};
+use crate::usecase::limits;
 use crate::usecase::make_renditions::{RenditionError, make_renditions};
 use crate::usecase::request_generation::circuit_name;
 use crate::usecase::run_job::{Delivery, ProcessOutcome, Trouble, enter, fetch_and_prepare};
@@ -66,6 +67,15 @@ pub(crate) async fn run_generation(
         ));
     }
 
+    let budget = limits::budget(app, job.user_id).await?;
+    if budget.exhausted() {
+        return Err(Trouble::Permanent(format!(
+            "This month's AI budget is used (${:.2} of ${:.2}); no picture was made. It renews on {} (UTC), or when it is raised.",
+            budget.spent_usd,
+            budget.limit_usd,
+            budget.resets_at.format("%-d %B %Y")
+        )));
+    }
     enter(app, job, owner, JobStage::AskingModel).await?;
     let deadline = delivery
         .deadline

@@ -29,6 +29,7 @@ use crate::repo::images::{self, BatchImage};
 use crate::repo::jobs::{self, Claim, Completion, JobRow};
 use crate::repo::users;
 use crate::usecase::ai_costs::{self, CallRecord};
+use crate::usecase::limits;
 use crate::usecase::make_renditions::{RenditionError, make_renditions};
 use crate::usecase::run_generation::run_generation;
 
@@ -529,6 +530,17 @@ async fn organise(
             ),
         ));
     };
+    let budget = limits::budget(app, job.user_id).await?;
+    if budget.exhausted() {
+        return Ok(offline_now(
+            &photos,
+            language,
+            format!(
+                "this month's AI budget is used (${:.2} of ${:.2}); organised without the model",
+                budget.spent_usd, budget.limit_usd
+            ),
+        ));
+    }
     let circuit = circuit_name(model);
     let cooldown = app.config.processor.circuit_cooldown.as_secs_f64();
     let admission = db::with_client(&app.pool, |client| {

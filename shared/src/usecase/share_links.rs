@@ -236,6 +236,7 @@ async fn check_password(
                 secs.unsigned_abs().div_ceil(60)
             ),
             retry_after_secs: secs.unsigned_abs(),
+            details: None,
         });
     }
     let (password, phc) = (password.to_string(), phc.to_string());

@@ -71,6 +71,11 @@ pub async fn sweep_jobs(app: &App, limit: i64) -> Result<SweepReport, db::DbErro
         deliveries::forget_older_than(&client, REMEMBER_FOR).await
     })
     .await?;
+    let before = chrono::Utc::now() - chrono::Duration::minutes(10);
+    db::with_client(&app.pool, |client| async move {
+        crate::repo::limits::forget_windows(&client, before).await
+    })
+    .await?;
     report.uploads_expired = delete_photos::expire_uploads(app, UPLOADS_PER_SWEEP).await?;
     (report.generated_expired, report.generated_abandoned) =
         delete_photos::expire_made(app, UPLOADS_PER_SWEEP).await?;
