@@ -186,7 +186,11 @@ async fn main() -> anyhow::Result<()> {
             let pool = momentarium_shared::adapter::postgres::create_pool(&config.database)?;
             momentarium_shared::adapter::postgres::migrate(&pool).await?;
             let app = momentarium_shared::App::new(config, pool);
-            let budget = if tier_budget { Some(None) } else { budget.map(Some) };
+            let budget = if tier_budget {
+                Some(None)
+            } else {
+                budget.map(Some)
+            };
             let (tier, own) =
                 momentarium_shared::usecase::limits::set_tier(&app, &name, tier, budget)
                     .await
@@ -201,7 +205,11 @@ async fn main() -> anyhow::Result<()> {
                     limits.generations_per_day,
                     limits.storage_bytes as f64 / 1e9,
                     own.unwrap_or(limits.monthly_budget_usd),
-                    if own.is_some() { " (their own budget)" } else { "" }
+                    if own.is_some() {
+                        " (their own budget)"
+                    } else {
+                        ""
+                    }
                 );
             }
             Ok(())

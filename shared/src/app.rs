@@ -112,6 +112,12 @@ impl App {
         self
     }
 
+    /// Another alert topic (a test's).
+    pub fn with_alerts(mut self, alerts: crate::adapter::alerts::SnsAlerts) -> Self {
+        self.alerts = Some(alerts);
+        self
+    }
+
     pub fn alerts(&self) -> Option<&crate::adapter::alerts::SnsAlerts> {
         self.alerts.as_ref()
     }

@@ -786,7 +786,7 @@ pub fn sqs_lambda_event(queue_url: &str, messages: &[aws_sdk_sqs::types::Message
     json!({ "Records": records })
 }
 
-async fn ensure_moto() -> String {
+pub async fn ensure_moto() -> String {
     if let Ok(endpoint) = std::env::var("TEST_SQS_ENDPOINT") {
         return endpoint;
     }
@@ -916,4 +916,106 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     assert_eq!(response.headers()["content-type"], "application/json");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], code, "{body}");
+}
+
+/// An SNS topic on the moto server with an SQS queue subscribed to it: what is published
+/// to the topic can be read back from the queue, over the wire.
+pub struct TestSns {
+    pub topic_arn: String,
+    pub sns: aws_sdk_sns::Client,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+impl TestSns {
+    pub async fn new() -> Self {
+        let endpoint = ensure_moto().await;
+        let credentials =
+            aws_sdk_sns::config::Credentials::new("testing", "testing", None, None, "moto");
+        let sns = aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::Config::builder()
+                .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+                .credentials_provider(credentials.clone())
+                .region(aws_sdk_sns::config::Region::new("us-east-1"))
+                .endpoint_url(&endpoint)
+                .build(),
+        );
+        let sqs = aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::Config::builder()
+                .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+                .credentials_provider(credentials)
+                .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+                .endpoint_url(&endpoint)
+                .build(),
+        );
+        let name = format!("alerts-{}", uuid::Uuid::new_v4().simple());
+        let topic_arn = sns
+            .create_topic()
+            .name(&name)
+            .send()
+            .await
+            .expect("creating a topic on moto")
+            .topic_arn()
+            .unwrap()
+            .to_string();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_string();
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .cloned()
+            })
+            .unwrap();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .unwrap();
+        Self {
+            topic_arn,
+            sns,
+            sqs,
+            queue_url,
+        }
+    }
+
+    /// The messages published so far (raw bodies).
+    pub async fn published(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for m in received.messages() {
+                out.push(m.body().unwrap_or_default().to_string());
+            }
+            if !out.is_empty() {
+                break;
+            }
+        }
+        out
+    }
 }

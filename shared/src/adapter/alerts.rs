@@ -12,6 +12,11 @@ pub struct SnsAlerts {
 }
 
 impl SnsAlerts {
+    /// A client made elsewhere (a test's, with its own endpoint and credentials).
+    pub fn with_client(client: aws_sdk_sns::Client, topic_arn: String) -> Self {
+        Self { client, topic_arn }
+    }
+
     pub async fn connect(topic_arn: String, endpoint_url: Option<&str>) -> Self {
         let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let mut builder = aws_sdk_sns::config::Builder::from(&shared);

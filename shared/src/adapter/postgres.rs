@@ -157,9 +157,9 @@ pub async fn migrate(pool: &Pool) -> anyhow::Result<MigrationReport> {
 
 /// The names of the migrations embedded in this build, in order.
 pub fn embedded_migrations() -> Vec<String> {
-    embedded::migrations::runner()
-        .get_migrations()
-        .iter()
-        .map(|m| m.to_string())
-        .collect()
+    let runner = embedded::migrations::runner();
+    let mut migrations: Vec<_> = runner.get_migrations().iter().collect();
+    // By version: V10 after V9, not after V1.
+    migrations.sort_by_key(|m| m.version());
+    migrations.iter().map(|m| m.to_string()).collect()
 }

@@ -258,14 +258,21 @@ pub async fn handle_admin_event(
 ) -> Result<serde_json::Value, lambda_runtime::Error> {
     use serde_json::json;
     let payload = event.payload;
-    let refuse = |message: &str| Ok(json!({"error": {"code": "invalid_request", "message": message}}));
+    let refuse =
+        |message: &str| Ok(json!({"error": {"code": "invalid_request", "message": message}}));
     if payload["action"] != "set-tier" {
         return refuse("Only the set-tier action exists.");
     }
-    let Some(subject) = payload["subject"].as_str().filter(|s| !s.is_empty() && s.len() <= 255) else {
+    let Some(subject) = payload["subject"]
+        .as_str()
+        .filter(|s| !s.is_empty() && s.len() <= 255)
+    else {
         return refuse("`subject` is the user's sub (1–255 characters).");
     };
-    let Some(tier) = payload["tier"].as_str().and_then(crate::domain::limits::Tier::parse) else {
+    let Some(tier) = payload["tier"]
+        .as_str()
+        .and_then(crate::domain::limits::Tier::parse)
+    else {
         return refuse("`tier` is free or premium.");
     };
     let budget = match payload.get("monthlyBudgetUsd") {
@@ -277,7 +284,9 @@ pub async fn handle_admin_event(
         },
     };
     match crate::usecase::limits::set_tier(app, subject, tier, budget).await {
-        Ok((tier, budget)) => Ok(json!({"subject": subject, "tier": tier.as_str(), "monthlyBudgetUsd": budget})),
+        Ok((tier, budget)) => {
+            Ok(json!({"subject": subject, "tier": tier.as_str(), "monthlyBudgetUsd": budget}))
+        }
         Err(e) => Ok(json!({"error": {"code": e.code(), "message": e.to_string()}})),
     }
 }

@@ -191,6 +191,11 @@ pub async fn delete_user(
         .prepare_cached("DELETE FROM album_members WHERE subject = $1")
         .await?;
     client.execute(&memberships, &[&subject]).await?;
+    // Per-minute counters have no foreign key (an unlogged table): forgotten here.
+    let windows = client
+        .prepare_cached("DELETE FROM rate_windows WHERE user_id = $1")
+        .await?;
+    client.execute(&windows, &[&user_id]).await?;
     let user = client
         .prepare_cached("DELETE FROM users WHERE id = $1")
         .await?;

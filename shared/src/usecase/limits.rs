@@ -329,9 +329,9 @@ pub async fn ensure_budget_left(app: &App, user_id: Uuid) -> Result<(), ApiError
     Err(ApiError::TooManyRequests {
         code: "budget_exhausted",
         message: format!(
-            "This month's AI budget is used: ${:.2} of ${:.2}. It renews on {} (UTC), or when it is raised.",
-            b.spent_usd,
-            b.limit_usd,
+            "This month's AI budget is used: {} of {}. It renews on {} (UTC), or when it is raised.",
+            usd(b.spent_usd),
+            usd(b.limit_usd),
             b.resets_at.format("%-d %B %Y")
         ),
         retry_after_secs: retry,
@@ -352,17 +352,18 @@ pub async fn after_call(app: &App, user_id: Uuid) -> Result<(), DbError> {
         "exhausted" => (
             "budget_exhausted",
             format!(
-                "This month's AI budget of ${:.2} is used (${:.2}). Organising continues without the model and pictures cannot be made until {}.",
-                b.limit_usd,
-                b.spent_usd,
+                "This month's AI budget of {} is used ({}). Organising continues without the model and pictures cannot be made until {}.",
+                usd(b.limit_usd),
+                usd(b.spent_usd),
                 b.resets_at.format("%-d %B %Y")
             ),
         ),
         "warning" => (
             "budget_warning",
             format!(
-                "80 % of this month's AI budget is used: ${:.2} of ${:.2}.",
-                b.spent_usd, b.limit_usd
+                "80 % of this month's AI budget is used: {} of {}.",
+                usd(b.spent_usd),
+                usd(b.limit_usd)
             ),
         ),
         _ => return Ok(()),
@@ -378,8 +379,9 @@ pub async fn after_call(app: &App, user_id: Uuid) -> Result<(), DbError> {
             message.clone()
         } else {
             format!(
-                "80 % of this month's AI budget is used: ${:.2} of ${:.2}.",
-                b.spent_usd, b.limit_usd
+                "80 % of this month's AI budget is used: {} of {}.",
+                usd(b.spent_usd),
+                usd(b.limit_usd)
             )
         };
         let recorded = db::with_client(&app.pool, |client| {
@@ -393,6 +395,16 @@ pub async fn after_call(app: &App, user_id: Uuid) -> Result<(), DbError> {
         }
     }
     Ok(())
+}
+
+/// Dollars as a person reads them: `$12.50`, or `$0.0387` below a dollar.
+pub fn usd(x: f64) -> String {
+    if x.abs() >= 1.0 || x == 0.0 {
+        format!("${x:.2}")
+    } else {
+        let s = format!("{x:.4}");
+        format!("${}", s.trim_end_matches('0'))
+    }
 }
 
 /// Sets a user's tier, and their own budget when given (`Some(None)` goes back to the

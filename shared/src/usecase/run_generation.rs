@@ -70,9 +70,9 @@ pub(crate) async fn run_generation(
     let budget = limits::budget(app, job.user_id).await?;
     if budget.exhausted() {
         return Err(Trouble::Permanent(format!(
-            "This month's AI budget is used (${:.2} of ${:.2}); no picture was made. It renews on {} (UTC), or when it is raised.",
-            budget.spent_usd,
-            budget.limit_usd,
+            "This month's AI budget is used ({} of {}); no picture was made. It renews on {} (UTC), or when it is raised.",
+            limits::usd(budget.spent_usd),
+            limits::usd(budget.limit_usd),
             budget.resets_at.format("%-d %B %Y")
         )));
     }

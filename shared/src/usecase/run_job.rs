@@ -536,8 +536,9 @@ async fn organise(
             &photos,
             language,
             format!(
-                "this month's AI budget is used (${:.2} of ${:.2}); organised without the model",
-                budget.spent_usd, budget.limit_usd
+                "this month's AI budget is used ({} of {}); organised without the model",
+                limits::usd(budget.spent_usd),
+                limits::usd(budget.limit_usd)
             ),
         ));
     }
