@@ -78,7 +78,8 @@ impl App {
                 self.config.queue.endpoint_url.as_deref(),
                 secret.clone(),
             )
-            .await;
+            .await
+            .with_priority_queue(self.config.queue.priority_queue_url.clone());
             self.queue = Some(Arc::new(queue));
         }
         self

@@ -110,6 +110,8 @@ pub struct HostedUi {
 pub struct QueueConfig {
     /// SQS queue URL. Unset: jobs are delivered another way (the local dispatcher).
     pub queue_url: Option<String>,
+    /// The premium users' queue, served by its own event source mapping.
+    pub priority_queue_url: Option<String>,
     /// An SQS-compatible endpoint instead of AWS.
     pub endpoint_url: Option<String>,
     /// Standard Webhooks secret (`whsec_…`) signing every job message.
@@ -373,6 +375,7 @@ impl Config {
             },
             queue: QueueConfig {
                 queue_url: env.get("JOB_QUEUE_URL"),
+                priority_queue_url: env.get("PRIORITY_JOB_QUEUE_URL"),
                 endpoint_url: env.get("SQS_ENDPOINT_URL"),
                 webhook_secret,
             },

@@ -440,3 +440,92 @@ async fn the_operators_path_sets_tiers_and_no_user_token_reaches_it() {
         .unwrap();
     assert_error(r, 400, "invalid_body").await;
 }
+
+#[tokio::test]
+async fn a_premium_job_behind_twenty_free_ones_finishes_before_them() {
+    use momentarium_local::dispatcher::LocalDispatcher;
+    use momentarium_shared::adapter::standard_webhooks::WebhookSecret;
+    use momentarium_shared::domain::JobKind;
+    use momentarium_shared::usecase::request_processing::enqueue;
+    use momentarium_tests::gemini::{GeminiServer, Reply};
+
+    let plan = || {
+        Reply::answer(json!({
+            "albums": [{"title": "One", "description": "", "cover": 1, "photos": [1]}],
+            "photos": []
+        }))
+    };
+    // The first job holds the one worker for a second while the rest are queued.
+    let mut script = vec![Reply::Delayed(Duration::from_secs(1), Box::new(plan()))];
+    script.extend((0..21).map(|_| plan()));
+    let gemini = GeminiServer::start(script).await;
+    let app = TestApp::spawn_with_gemini(&gemini, &[]).await;
+    let (free, paula) = (app.token("fred"), app.token("paula"));
+    set_tier(&app.app, "paula", Tier::Premium, None)
+        .await
+        .unwrap();
+    let photos = app.upload_samples(&free, 20).await;
+    let mut jobs = Vec::new();
+    for photo in &photos {
+        jobs.push(app.process_job_id(&free, std::slice::from_ref(photo)).await);
+    }
+    let theirs = app.upload_samples(&paula, 1).await;
+    let premium = app.process_job_id(&paula, &theirs).await;
+    let (fred_id, paula_id): (Uuid, Uuid) = {
+        let c = app.db.client().await;
+        (
+            c.query_one("SELECT id FROM users WHERE subject = 'fred'", &[])
+                .await
+                .unwrap()
+                .get(0),
+            c.query_one("SELECT id FROM users WHERE subject = 'paula'", &[])
+                .await
+                .unwrap()
+                .get(0),
+        )
+    };
+    // The jobs were made without a queue; now they are sent, the free ones first.
+    let dispatcher = LocalDispatcher::with_workers(
+        app.url("/api/jobs/process"),
+        WebhookSecret::parse(momentarium_tests::WEBHOOK_SECRET).unwrap(),
+        5,
+        1,
+    );
+    let queued = app.app.clone().with_queue(std::sync::Arc::new(dispatcher));
+    for job in &jobs {
+        enqueue(&queued, *job, JobKind::Organise, fred_id).await;
+    }
+    enqueue(&queued, premium, JobKind::Organise, paula_id).await;
+
+    let client = app.db.client().await;
+    let order: Vec<Uuid> = loop {
+        let done: i64 = client
+            .query_one(
+                "SELECT count(*) FROM processing_jobs WHERE status = 'completed'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if done == 21 {
+            break client
+                .query("SELECT id FROM processing_jobs ORDER BY completed_at", &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(order[0], jobs[0], "the job that held the worker");
+    assert_eq!(
+        order[1], premium,
+        "the premium job went ahead of the 19 free ones waiting"
+    );
+    assert_eq!(
+        &order[2..],
+        &jobs[1..],
+        "the free ones in the order they came"
+    );
+}

@@ -70,17 +70,27 @@ impl SignedMessage {
     }
 }
 
+/// Which line a job waits in: premium users' jobs go ahead of free users'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Priority {
+    #[default]
+    Normal,
+    High,
+}
+
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     /// Hands the job to the queue. An error means it may not have been delivered; the
     /// sweep re-sends jobs left pending.
-    async fn enqueue(&self, message: &JobMessage) -> anyhow::Result<()>;
+    async fn enqueue(&self, message: &JobMessage, priority: Priority) -> anyhow::Result<()>;
 }
 
 /// SQS, via aws-sdk-sqs.
 pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     queue_url: String,
+    /// The premium users' queue, with its own event source mapping and concurrency.
+    priority_url: Option<String>,
     secret: WebhookSecret,
 }
 
@@ -89,8 +99,15 @@ impl SqsQueue {
         Self {
             client,
             queue_url,
+            priority_url: None,
             secret,
         }
+    }
+
+    /// Sends high-priority jobs to `url` instead.
+    pub fn with_priority_queue(mut self, url: Option<String>) -> Self {
+        self.priority_url = url;
+        self
     }
 
     pub async fn connect(
@@ -120,12 +137,16 @@ fn attribute(value: &str) -> anyhow::Result<MessageAttributeValue> {
 
 #[async_trait]
 impl JobQueue for SqsQueue {
-    async fn enqueue(&self, message: &JobMessage) -> anyhow::Result<()> {
+    async fn enqueue(&self, message: &JobMessage, priority: Priority) -> anyhow::Result<()> {
         let signed = SignedMessage::new(&self.secret, message, chrono::Utc::now().timestamp());
+        let queue_url = match (priority, &self.priority_url) {
+            (Priority::High, Some(url)) => url,
+            _ => &self.queue_url,
+        };
         let out = self
             .client
             .send_message()
-            .queue_url(&self.queue_url)
+            .queue_url(queue_url)
             .message_body(&signed.body)
             .set_message_attributes(Some(
                 signed
@@ -138,7 +159,7 @@ impl JobQueue for SqsQueue {
             .send()
             .await
             .map_err(|e| anyhow::Error::new(e.into_service_error()))?;
-        tracing::info!(job_id = %message.job_id, sqs_message_id = out.message_id(), "job enqueued");
+        tracing::info!(job_id = %message.job_id, ?priority, sqs_message_id = out.message_id(), "job enqueued");
         Ok(())
     }
 }

@@ -280,7 +280,7 @@ pub async fn request_generation(
     }
     drop(client);
     tracing::info!(%job_id, provider = provider.as_str(), %model, origin = origin.as_str(), "generation requested");
-    enqueue(app, job_id, JobKind::Generate).await;
+    enqueue(app, job_id, JobKind::Generate, user_id).await;
     Ok(JobAccepted {
         job_id,
         kind: JobKind::Generate,

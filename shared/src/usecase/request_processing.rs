@@ -8,9 +8,10 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::adapter::postgres::{self as db, DbError};
-use crate::adapter::queue::JobMessage;
+use crate::adapter::queue::{JobMessage, Priority};
 use crate::app::App;
 use crate::domain::Caller;
+use crate::domain::limits::Tier;
 use crate::domain::{ImageStatus, JobKind, JobStatus};
 use crate::error::ApiError;
 use crate::repo::images::{self, ImageRow};
@@ -152,7 +153,7 @@ pub async fn request_processing(
             })
             .await?;
             if unsent {
-                enqueue(app, job_id, JobKind::Organise).await;
+                enqueue(app, job_id, JobKind::Organise, user_id).await;
             }
             return Ok(accepted);
         }
@@ -218,7 +219,7 @@ pub async fn request_processing(
     drop(client);
     tracing::info!(job_id = %job.id, gallery_id = %job.gallery_id, "job created");
 
-    enqueue(app, job.id, JobKind::Organise).await;
+    enqueue(app, job.id, JobKind::Organise, user_id).await;
     Ok(JobAccepted {
         job_id: job.id,
         kind: JobKind::Organise,
@@ -231,12 +232,28 @@ pub async fn request_processing(
 
 /// Sends the job to the queue and notes it. Failures are logged, not returned: the job is
 /// safely pending and the sweep will send it.
-pub async fn enqueue(app: &App, job_id: Uuid, kind: JobKind) {
+pub async fn enqueue(app: &App, job_id: Uuid, kind: JobKind, user_id: Uuid) {
     let Some(queue) = app.queue() else {
         tracing::warn!(%job_id, "no job queue configured; the job waits for the sweep");
         return;
     };
-    match queue.enqueue(&JobMessage::for_job(kind, job_id)).await {
+    // Premium users' jobs go ahead of free users'. Not knowing sends it in the usual line.
+    let priority = match db::with_client(&app.pool, |client| async move {
+        crate::repo::limits::tier(&client, user_id).await
+    })
+    .await
+    {
+        Ok((Tier::Premium, _)) => Priority::High,
+        Ok(_) => Priority::Normal,
+        Err(e) => {
+            tracing::warn!(%job_id, error = %e, "tier unknown; the job goes in the usual line");
+            Priority::Normal
+        }
+    };
+    match queue
+        .enqueue(&JobMessage::for_job(kind, job_id), priority)
+        .await
+    {
         Ok(()) => {
             if let Err(e) = db::with_client(&app.pool, |client| async move {
                 jobs::mark_enqueued(&client, job_id).await

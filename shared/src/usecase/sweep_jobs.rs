@@ -63,7 +63,7 @@ pub async fn sweep_jobs(app: &App, limit: i64) -> Result<SweepReport, db::DbErro
             .await?;
             report.failed += usize::from(failed);
         } else {
-            enqueue(app, job.id, job.kind).await;
+            enqueue(app, job.id, job.kind, job.user_id).await;
             report.resent += 1;
         }
     }
