@@ -218,6 +218,7 @@ async fn identity_problems_are_401s_on_every_user_route() {
         (reqwest::Method::DELETE, "/api/me".into()),
         (reqwest::Method::GET, "/api/me".into()),
         (reqwest::Method::PATCH, "/api/me".into()),
+        (reqwest::Method::GET, "/api/usage".into()),
         (reqwest::Method::POST, "/api/generations".into()),
         (reqwest::Method::GET, "/api/generations".into()),
         (

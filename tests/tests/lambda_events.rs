@@ -436,6 +436,13 @@ async fn delete_events_drive_their_handlers() {
         "{body}"
     );
     assert_eq!(body["subject"], COGNITO_SUB);
+    // get-usage: the same caller's month.
+    let (status, body) = invoke(&app, event("get-usage")).await;
+    assert_eq!(
+        (status, body["tier"].as_str()),
+        (200, Some("free")),
+        "{body}"
+    );
     // delete-me: the authorizer's subject's account, then no account to delete.
     let (status, _) = invoke(&app, event("delete-me")).await;
     assert_eq!(status, 204);

@@ -1062,3 +1062,32 @@ async fn settings_responses_match_the_documented_schemas() {
     let (status, _) = call(&app, &spec, "get", "/api/me", "/api/me", None, None).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn usage_and_limit_responses_match_the_documented_schemas() {
+    let spec = Spec::load();
+    let limits = r#"{"free": {"readPerMinute": 2, "writePerMinute": 300, "aiPerMinute": 30, "photosPerDay": 1, "generationsPerDay": 0, "storageBytes": 100, "monthlyBudgetUsd": 0}}"#;
+    let app = TestApp::spawn_configured(&[("TIER_LIMITS", limits)], |a| a).await;
+    let alice = app.token("alice");
+    let a = Some(alice.as_str());
+    let (status, _) = call(&app, &spec, "get", "/api/usage", "/api/usage", a, None).await;
+    assert_eq!(status, 200);
+    let files = json!({"files": [{"filename": "a.jpg", "contentType": "image/jpeg", "size": 500}]});
+    let (status, _) = call(
+        &app,
+        &spec,
+        "post",
+        "/api/uploads/generate-urls",
+        "/api/uploads/generate-urls",
+        a,
+        Some(files),
+    )
+    .await;
+    assert_eq!(status, 429, "storage");
+    // Reads: one more is allowed this minute (the usage read was the first), then 429.
+    let (status, _) = call(&app, &spec, "get", "/api/jobs", "/api/jobs", a, None).await;
+    let (status2, _) = call(&app, &spec, "get", "/api/jobs", "/api/jobs", a, None).await;
+    assert!(status == 429 || status2 == 429, "{status} {status2}");
+    let (status, _) = call(&app, &spec, "get", "/api/usage", "/api/usage", None, None).await;
+    assert_eq!(status, 401);
+}
