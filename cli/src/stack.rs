@@ -14,6 +14,7 @@ use momentarium_shared::adapter::postgres as db;
 use momentarium_shared::adapter::queue::{JobQueue, SqsQueue};
 use momentarium_shared::adapter::s3::S3Store;
 use momentarium_shared::config::Config;
+use momentarium_shared::domain::limits::{Tier, TierLimits, Tiers};
 use momentarium_shared::usecase::backfill_renditions::backfill_renditions;
 use momentarium_shared::usecase::record_upload::{Renditions, record_upload};
 use momentarium_shared::usecase::sweep_jobs::sweep_jobs;
@@ -102,6 +103,24 @@ impl Stack {
             ours.or_else(|| env(name))
         })?;
         config.processor.backfill_renditions = options.backfill_renditions;
+        // On one's own machine the person running it is the operator: no per-minute or
+        // daily limits on their own folders unless TIER_LIMITS asks for them. The storage
+        // bound and the monthly AI budget are the premium tier's.
+        if env("TIER_LIMITS").is_none() {
+            let own = config.usage.tiers.of(Tier::Premium);
+            let local = TierLimits {
+                read_per_minute: u32::MAX >> 1,
+                write_per_minute: u32::MAX >> 1,
+                ai_per_minute: u32::MAX >> 1,
+                photos_per_day: u32::MAX >> 1,
+                generations_per_day: u32::MAX >> 1,
+                ..own
+            };
+            config.usage.tiers = Tiers(std::collections::HashMap::from([
+                (Tier::Free, local),
+                (Tier::Premium, local),
+            ]));
+        }
         let pool = db::create_pool(&config.database)?;
         db::migrate(&pool)
             .await

@@ -529,3 +529,31 @@ async fn a_premium_job_behind_twenty_free_ones_finishes_before_them() {
         "the free ones in the order they came"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_requests_at_once_against_a_limit_of_ten_let_exactly_ten_through() {
+    let limits = tiers(json!({"readPerMinute": 10}));
+    let app = TestApp::spawn_configured(&[("TIER_LIMITS", &limits)], |a| a).await;
+    let alice = app.token("alice");
+    early_in_a_minute().await;
+    let asks: Vec<_> = (0..30).map(|_| app.get("/api/jobs", &alice)).collect();
+    let answers = futures::future::join_all(asks).await;
+    let ok = answers.iter().filter(|r| r.status() == 200).count();
+    let refused = answers.iter().filter(|r| r.status() == 429).count();
+    assert_eq!((ok, refused), (10, 20));
+    let counted: i64 = app
+        .db
+        .client()
+        .await
+        .query_one(
+            "SELECT sum(used)::bigint FROM rate_windows WHERE class = 'read'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        counted, 10,
+        "the shards' counts add up to the limit, not past it"
+    );
+}
