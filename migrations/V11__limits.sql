@@ -6,20 +6,15 @@ ALTER TABLE users
     ADD COLUMN monthly_budget_usd numeric(12, 2)
         CONSTRAINT users_budget_nonnegative CHECK (monthly_budget_usd >= 0);
 
--- Requests per minute by route class. Each user's minute of a class is cut into 16
--- shards whose caps add up to the limit: a request takes a unit from any shard that has
--- one and is not locked by another request at that moment (SKIP LOCKED), so concurrent
--- requests of one user do not queue on one row, and the total never passes the limit.
--- Unlogged: a crash forgets at most the current minute, and no request waits on a WAL
--- flush for it. The sweep removes old minutes.
+-- Requests per minute by route class: one row per user, class and minute, counted and
+-- checked in one statement. Unlogged: a crash forgets at most the current minute, and no
+-- request waits on a WAL flush for it. The sweep removes old minutes.
 CREATE UNLOGGED TABLE rate_windows (
     user_id      uuid NOT NULL,
     class        text NOT NULL,
     window_start timestamptz NOT NULL,
-    shard        smallint NOT NULL,
-    cap          integer NOT NULL CONSTRAINT rate_windows_cap_nonnegative CHECK (cap >= 0),
-    used         integer NOT NULL CONSTRAINT rate_windows_used_within_cap CHECK (used >= 0 AND used <= cap),
-    PRIMARY KEY (user_id, class, window_start, shard)
+    used         integer NOT NULL CONSTRAINT rate_windows_used_nonnegative CHECK (used >= 0),
+    PRIMARY KEY (user_id, class, window_start)
 );
 CREATE INDEX rate_windows_start_idx ON rate_windows (window_start);
 

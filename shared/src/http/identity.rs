@@ -142,26 +142,19 @@ impl FromRequestParts<App> for Caller {
     /// state goes to the `RateLimit` headers; over the limit, 429).
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let subject = subject_from(parts, app)?;
-        let caller = identify_caller(app, subject).await?;
         let Some(template) = parts.extensions.get::<MatchedPath>() else {
-            return Ok(caller);
+            return identify_caller(app, subject).await;
         };
         let class = RouteClass::of(parts.method.as_str(), template.as_str());
         let slot = parts.extensions.get::<RateSlot>().cloned();
-        match limits::count_request(app, caller.user_id, class).await {
-            Ok(state) => {
-                if let (Some(slot), Some(state)) = (slot, state) {
-                    slot.put(state);
-                }
-                Ok(caller)
-            }
-            Err((error, state)) => {
-                if let (Some(slot), Some(state)) = (slot, state) {
-                    slot.put(state);
-                }
-                Err(error)
-            }
+        let (result, state) = match limits::identify_and_count(app, subject, class).await {
+            Ok((caller, state)) => (Ok(caller), state),
+            Err((error, state)) => (Err(error), state),
+        };
+        if let (Some(slot), Some(state)) = (slot, state) {
+            slot.put(state);
         }
+        result
     }
 }
 

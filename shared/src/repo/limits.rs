@@ -7,70 +7,58 @@ use uuid::Uuid;
 
 use crate::domain::limits::Tier;
 
-/// Shards a user's minute of a class is cut into.
-pub const RATE_SHARDS: i16 = 16;
+/// What counting a request found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// No user has the subject yet.
+    UnknownUser,
+    /// Counted: the minute's count with this request, and the limit.
+    Within { user_id: Uuid, used: i32, limit: i32 },
+    /// Over the limit: not counted.
+    Over { user_id: Uuid, limit: i32 },
+}
 
-/// Counts one request of `class` in the minute `window`, unless the user's tier allows no
-/// more. On the hot path one statement: a unit from any shard with one left that no
-/// concurrent request holds (`SKIP LOCKED`). The first request of a minute makes the
-/// shards; when every shard with units is held at that instant, the request waits for
-/// one. Correct under concurrency: a shard's row is locked while it counts, and the caps
-/// add up to the limit. Returns the minute's count (as of this request) and the limit, or
-/// `None` when over it.
-pub async fn take_request(
+/// Finds the user by their identity provider's `sub` and counts one request of `class`
+/// in the minute `window` against their tier's limit, in one statement — the read every
+/// request makes anyway, with the count folded in. Correct under concurrency: the
+/// counter's row is locked while it counts, and a request over the limit is not counted.
+pub async fn identify_and_count(
     client: &impl GenericClient,
-    user_id: Uuid,
+    subject: &str,
     class: &str,
     window: DateTime<Utc>,
     free_limit: i32,
     premium_limit: i32,
-) -> Result<Option<(i32, i32)>, tokio_postgres::Error> {
-    let take = |lock: &'static str| {
-        format!(
-            "WITH pick AS (SELECT shard FROM rate_windows \
-                 WHERE user_id = $1 AND class = $2 AND window_start = $3 AND used < cap \
-                 ORDER BY random() LIMIT 1 FOR UPDATE {lock}) \
-             UPDATE rate_windows w SET used = w.used + 1 FROM pick \
-             WHERE w.user_id = $1 AND w.class = $2 AND w.window_start = $3 AND w.shard = pick.shard \
-             RETURNING (SELECT sum(used)::integer + 1 FROM rate_windows \
-                        WHERE user_id = $1 AND class = $2 AND window_start = $3), \
-                       (SELECT sum(cap)::integer FROM rate_windows \
-                        WHERE user_id = $1 AND class = $2 AND window_start = $3)"
-        )
-    };
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&user_id, &class, &window];
-    let quick = client.prepare_cached(&take("SKIP LOCKED")).await?;
-    if let Some(row) = client.query_opt(&quick, &params).await? {
-        return Ok(Some((row.get(0), row.get(1))));
-    }
-    // The minute's shards, if this is its first request (a no-op otherwise).
-    let make = client
+) -> Result<Counted, tokio_postgres::Error> {
+    let stmt = client
         .prepare_cached(
-            "INSERT INTO rate_windows (user_id, class, window_start, shard, cap, used) \
-             SELECT $1, $2, $3, s, l / $6 + CASE WHEN s < l % $6 THEN 1 ELSE 0 END, 0 \
-             FROM (SELECT CASE tier WHEN 'premium' THEN $5::integer ELSE $4::integer END AS l \
-                   FROM users WHERE id = $1) lim, generate_series(0, $6 - 1) s \
-             ON CONFLICT DO NOTHING",
+            "WITH u AS (SELECT id, CASE tier WHEN 'premium' THEN $5::integer ELSE $4::integer END AS l \
+                        FROM users WHERE subject = $1), \
+                  counted AS (INSERT INTO rate_windows AS w (user_id, class, window_start, used) \
+                        SELECT id, $2, $3, 1 FROM u WHERE l >= 1 \
+                        ON CONFLICT (user_id, class, window_start) DO UPDATE SET used = w.used + 1 \
+                        WHERE w.used < (SELECT l FROM u) \
+                        RETURNING used) \
+             SELECT u.id, u.l, (SELECT used FROM counted) FROM u",
         )
         .await?;
-    client
-        .execute(
-            &make,
-            &[
-                &user_id,
-                &class,
-                &window,
-                &free_limit,
-                &premium_limit,
-                &i32::from(RATE_SHARDS),
-            ],
-        )
+    let row = client
+        .query_opt(&stmt, &[&subject, &class, &window, &free_limit, &premium_limit])
         .await?;
-    let patient = client.prepare_cached(&take("")).await?;
-    Ok(client
-        .query_opt(&patient, &params)
-        .await?
-        .map(|row| (row.get(0), row.get(1))))
+    Ok(match row {
+        None => Counted::UnknownUser,
+        Some(r) => match r.get::<_, Option<i32>>(2) {
+            Some(used) => Counted::Within {
+                user_id: r.get(0),
+                used,
+                limit: r.get(1),
+            },
+            None => Counted::Over {
+                user_id: r.get(0),
+                limit: r.get(1),
+            },
+        },
+    })
 }
 
 /// Takes `amount` of the daily quota `name` (period starting `period`), unless fewer are
@@ -183,18 +171,10 @@ pub async fn set_tier(
         .await?;
     let set_budget = budget.is_some();
     let value = budget.flatten();
-    let set = client
+    Ok(client
         .query_opt(&stmt, &[&subject, &tier.as_str(), &set_budget, &value])
         .await?
-        .map(|r| (Tier::parse(r.get(0)).unwrap_or_default(), r.get(1)));
-    // The current minute's shards were cut for the old tier: made anew on the next request.
-    let reset = client
-        .prepare_cached(
-            "DELETE FROM rate_windows WHERE user_id = (SELECT id FROM users WHERE subject = $1)",
-        )
-        .await?;
-    client.execute(&reset, &[&subject]).await?;
-    Ok(set)
+        .map(|r| (Tier::parse(r.get(0)).unwrap_or_default(), r.get(1))))
 }
 
 /// What the user's AI calls since `since` cost, in dollars.

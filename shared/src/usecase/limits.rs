@@ -9,7 +9,9 @@ use uuid::Uuid;
 use crate::adapter::postgres::{self as db, DbError};
 use crate::app::App;
 use crate::domain::limits::{self, RouteClass, Tier, TierLimits};
+use crate::domain::Caller;
 use crate::error::ApiError;
+use crate::usecase::identify_caller::identify_caller;
 use crate::repo::limits as repo;
 
 /// Where a caller stands against the per-minute limit of a route class: what the
@@ -39,49 +41,66 @@ impl RateState {
     }
 }
 
-/// Counts this request against its class's per-minute limit (one statement). Over the
-/// limit: 429 naming the limit and when it resets, with the state for the headers.
-pub async fn count_request(
+/// Who is calling (the user for a verified `subject`, created on first sight), with this
+/// request counted against its class's per-minute limit: one statement on the hot path,
+/// the user lookup every request makes with the count folded in. Over the limit: 429
+/// naming the limit and when it resets, with the state for the headers.
+pub async fn identify_and_count(
     app: &App,
-    user_id: Uuid,
+    subject: String,
     class: RouteClass,
-) -> Result<Option<RateState>, (ApiError, Option<RateState>)> {
+) -> Result<(Caller, Option<RateState>), (ApiError, Option<RateState>)> {
     if !app.config.usage.rate_limits {
-        return Ok(None);
+        let caller = identify_caller(app, subject).await.map_err(|e| (e, None))?;
+        return Ok((caller, None));
     }
     let now = Utc::now();
     let window = limits::minute_start(now);
     let reset_secs = limits::secs_until(now, window + chrono::Duration::seconds(60));
     let (free, premium) = tier_limits(app);
-    let (free_l, premium_l) = (free.per_minute(class), premium.per_minute(class));
-    let taken = db::with_client(&app.pool, |client| async move {
-        repo::take_request(
-            &client,
-            user_id,
-            class.as_str(),
-            window,
-            i32::try_from(free_l).unwrap_or(i32::MAX),
-            i32::try_from(premium_l).unwrap_or(i32::MAX),
-        )
+    let (free_l, premium_l) = (
+        i32::try_from(free.per_minute(class)).unwrap_or(i32::MAX),
+        i32::try_from(premium.per_minute(class)).unwrap_or(i32::MAX),
+    );
+    let count = |subject: String| async move {
+        db::with_client(&app.pool, |client| {
+            let subject = subject.clone();
+            async move {
+                repo::identify_and_count(&client, &subject, class.as_str(), window, free_l, premium_l)
+                    .await
+            }
+        })
         .await
-    })
-    .await
-    .map_err(|e| (ApiError::from(e), None))?;
-    match taken {
-        Some((used, limit)) => {
+        .map_err(|e| (ApiError::from(e), None))
+    };
+    let mut counted = count(subject.clone()).await?;
+    if counted == repo::Counted::UnknownUser {
+        // First sight: the user is made, then counted like any other.
+        identify_caller(app, subject.clone())
+            .await
+            .map_err(|e| (e, None))?;
+        counted = count(subject.clone()).await?;
+    }
+    match counted {
+        repo::Counted::Within {
+            user_id,
+            used,
+            limit,
+        } => {
             let limit = limit.unsigned_abs();
-            Ok(Some(RateState {
-                class,
-                limit,
-                remaining: limit.saturating_sub(used.unsigned_abs()),
-                reset_secs,
-            }))
+            Ok((
+                Caller { user_id, subject },
+                Some(RateState {
+                    class,
+                    limit,
+                    remaining: limit.saturating_sub(used.unsigned_abs()),
+                    reset_secs,
+                }),
+            ))
         }
-        None => {
-            let (tier, _) = user_tier(app, user_id)
-                .await
-                .map_err(|e| (ApiError::from(e), None))?;
-            let limit = app.config.usage.tiers.of(tier).per_minute(class);
+        repo::Counted::Over { limit, user_id } => {
+            let limit = limit.unsigned_abs();
+            let (tier, _) = user_tier(app, user_id).await.map_err(|e| (e.into(), None))?;
             let state = RateState {
                 class,
                 limit,
@@ -107,6 +126,10 @@ pub async fn count_request(
                 Some(state),
             ))
         }
+        repo::Counted::UnknownUser => Err((
+            ApiError::internal(anyhow::anyhow!("a user just made was not found")),
+            None,
+        )),
     }
 }
 
