@@ -2,7 +2,7 @@
 //! [`ImageGenerator`]: `generateContent` with the prompt and the references as
 //! `inlineData` parts, `responseModalities: ["IMAGE"]` and `imageConfig.aspectRatio`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -220,28 +220,12 @@ impl ImageGenerator for GeminiImages {
 
     #[tracing::instrument(skip_all, fields(model = %self.model, references = request.references.len()))]
     async fn generate(&self, request: ImageRequest<'_>) -> Result<MadeImage, GenerateError> {
-        let remaining = request.deadline.saturating_duration_since(Instant::now());
-        let timeout = self.timeout.min(remaining);
-        if timeout < Duration::from_secs(1) {
-            return Err(GenerateError::Unavailable {
-                reason: "no time left for the call".into(),
-                retry_after: None,
-                usage: ImageUsage::default(),
-            });
-        }
+        let timeout = GenerateError::time_for_call(request.deadline, self.timeout)?;
         let url = format!(
             "{}/v1beta/models/{}:generateContent",
             self.base_url, self.model
         );
-        let unavailable = |e: reqwest::Error| GenerateError::Unavailable {
-            reason: if e.is_timeout() {
-                format!("no answer within {} s", timeout.as_secs())
-            } else {
-                "the connection failed".into()
-            },
-            retry_after: None,
-            usage: ImageUsage::default(),
-        };
+        let unavailable = |e: reqwest::Error| GenerateError::no_answer(e.is_timeout(), timeout);
         let response = self
             .http
             .post(url)

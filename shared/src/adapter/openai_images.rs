@@ -2,7 +2,7 @@
 //! a prompt alone, `POST /v1/images/edits` (multipart, `image[]` parts) with references.
 //! GPT image models always answer base64 (`b64_json`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -175,15 +175,7 @@ impl ImageGenerator for OpenAiImages {
 
     #[tracing::instrument(skip_all, fields(model = %self.model, references = request.references.len()))]
     async fn generate(&self, request: ImageRequest<'_>) -> Result<MadeImage, GenerateError> {
-        let remaining = request.deadline.saturating_duration_since(Instant::now());
-        let timeout = self.timeout.min(remaining);
-        if timeout < Duration::from_secs(1) {
-            return Err(GenerateError::Unavailable {
-                reason: "no time left for the call".into(),
-                retry_after: None,
-                usage: ImageUsage::default(),
-            });
-        }
+        let timeout = GenerateError::time_for_call(request.deadline, self.timeout)?;
         let builder = if request.references.is_empty() {
             self.http
                 .post(format!("{}/v1/images/generations", self.base_url))
@@ -211,15 +203,7 @@ impl ImageGenerator for OpenAiImages {
                 .post(format!("{}/v1/images/edits", self.base_url))
                 .multipart(form)
         };
-        let unavailable = |e: reqwest::Error| GenerateError::Unavailable {
-            reason: if e.is_timeout() {
-                format!("no answer within {} s", timeout.as_secs())
-            } else {
-                "the connection failed".into()
-            },
-            retry_after: None,
-            usage: ImageUsage::default(),
-        };
+        let unavailable = |e: reqwest::Error| GenerateError::no_answer(e.is_timeout(), timeout);
         let response = builder
             .bearer_auth(self.api_key.expose_secret())
             .timeout(timeout)

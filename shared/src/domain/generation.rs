@@ -157,6 +157,33 @@ pub enum GenerateError {
 }
 
 impl GenerateError {
+    /// The time one call may take: the provider's bound, within what is left before
+    /// `deadline`; none when less than a second is left.
+    pub fn time_for_call(deadline: Instant, bound: Duration) -> Result<Duration, Self> {
+        let timeout = bound.min(deadline.saturating_duration_since(Instant::now()));
+        if timeout < Duration::from_secs(1) {
+            return Err(Self::Unavailable {
+                reason: "no time left for the call".into(),
+                retry_after: None,
+                usage: ImageUsage::default(),
+            });
+        }
+        Ok(timeout)
+    }
+
+    /// A call that got no answer: it timed out after `timeout`, or the connection failed.
+    pub fn no_answer(timed_out: bool, timeout: Duration) -> Self {
+        Self::Unavailable {
+            reason: if timed_out {
+                format!("no answer within {} s", timeout.as_secs())
+            } else {
+                "the connection failed".into()
+            },
+            retry_after: None,
+            usage: ImageUsage::default(),
+        }
+    }
+
     pub fn usage(&self) -> ImageUsage {
         match self {
             Self::Unavailable { usage, .. } | Self::Refused { usage, .. } => *usage,

@@ -13,7 +13,11 @@ pub enum Counted {
     /// No user has the subject yet.
     UnknownUser,
     /// Counted: the minute's count with this request, and the limit.
-    Within { user_id: Uuid, used: i32, limit: i32 },
+    Within {
+        user_id: Uuid,
+        used: i32,
+        limit: i32,
+    },
     /// Over the limit: not counted.
     Over { user_id: Uuid, limit: i32 },
 }
@@ -43,7 +47,10 @@ pub async fn identify_and_count(
         )
         .await?;
     let row = client
-        .query_opt(&stmt, &[&subject, &class, &window, &free_limit, &premium_limit])
+        .query_opt(
+            &stmt,
+            &[&subject, &class, &window, &free_limit, &premium_limit],
+        )
         .await?;
     Ok(match row {
         None => Counted::UnknownUser,

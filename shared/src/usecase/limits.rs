@@ -8,11 +8,11 @@ use uuid::Uuid;
 
 use crate::adapter::postgres::{self as db, DbError};
 use crate::app::App;
-use crate::domain::limits::{self, RouteClass, Tier, TierLimits};
 use crate::domain::Caller;
+use crate::domain::limits::{self, RouteClass, Tier, TierLimits};
 use crate::error::ApiError;
-use crate::usecase::identify_caller::identify_caller;
 use crate::repo::limits as repo;
+use crate::usecase::identify_caller::identify_caller;
 
 /// Where a caller stands against the per-minute limit of a route class: what the
 /// `RateLimit` and `RateLimit-Policy` headers say.
@@ -66,8 +66,15 @@ pub async fn identify_and_count(
         db::with_client(&app.pool, |client| {
             let subject = subject.clone();
             async move {
-                repo::identify_and_count(&client, &subject, class.as_str(), window, free_l, premium_l)
-                    .await
+                repo::identify_and_count(
+                    &client,
+                    &subject,
+                    class.as_str(),
+                    window,
+                    free_l,
+                    premium_l,
+                )
+                .await
             }
         })
         .await
@@ -100,7 +107,9 @@ pub async fn identify_and_count(
         }
         repo::Counted::Over { limit, user_id } => {
             let limit = limit.unsigned_abs();
-            let (tier, _) = user_tier(app, user_id).await.map_err(|e| (e.into(), None))?;
+            let (tier, _) = user_tier(app, user_id)
+                .await
+                .map_err(|e| (e.into(), None))?;
             let state = RateState {
                 class,
                 limit,
