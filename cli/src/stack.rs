@@ -161,7 +161,9 @@ impl Stack {
             .with_queue(queue)
             .with_configured_organiser()
             .with_configured_generators()
-            .with_live_events();
+            .with_live_events()
+            .connect_alerts()
+            .await;
         let (tx, rx) = oneshot::channel::<()>();
         // The dev sign-in mints a token for any name: only for a server on loopback.
         let router = if addr.ip().is_loopback() {

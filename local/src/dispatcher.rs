@@ -6,7 +6,7 @@
 //! (high priority) are always taken before free users', as the second SQS queue and its
 //! own event source mapping do on AWS.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use momentarium_shared::adapter::queue::{JobMessage, JobQueue, Priority, SignedMessage};
 use momentarium_shared::adapter::standard_webhooks::WebhookSecret;
 use tokio::sync::Notify;
+use uuid::Uuid;
 
 /// Jobs delivered at once by default.
 pub const DEFAULT_WORKERS: usize = 4;
@@ -37,6 +38,9 @@ struct Inner {
 struct Lines {
     high: VecDeque<Waiting>,
     normal: VecDeque<Waiting>,
+    /// Jobs waiting in either line: the sweep's re-send of a job still waiting here is
+    /// not queued twice.
+    waiting: HashSet<Uuid>,
     started: bool,
 }
 
@@ -87,6 +91,10 @@ impl LocalDispatcher {
             let Ok(mut lines) = self.inner.lines.lock() else {
                 return;
             };
+            if !lines.waiting.insert(waiting.message.job_id) {
+                tracing::debug!(job_id = %waiting.message.job_id, "already waiting; not queued twice");
+                return;
+            }
             match waiting.priority {
                 Priority::High => lines.high.push_back(waiting),
                 Priority::Normal => lines.normal.push_back(waiting),
@@ -105,7 +113,12 @@ impl LocalDispatcher {
     /// The next job: the high line first.
     fn next(&self) -> Option<Waiting> {
         let mut lines = self.inner.lines.lock().ok()?;
-        lines.high.pop_front().or_else(|| lines.normal.pop_front())
+        let next = lines
+            .high
+            .pop_front()
+            .or_else(|| lines.normal.pop_front())?;
+        lines.waiting.remove(&next.message.job_id);
+        Some(next)
     }
 
     async fn work(self) {

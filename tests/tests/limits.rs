@@ -182,19 +182,42 @@ async fn concurrent_claims_on_a_daily_quota_never_pass_it() {
         (photos["used"].as_i64(), photos["left"].as_i64()),
         (Some(5), Some(0))
     );
-    // A batch larger than what is left is refused whole, saying how much it asked for.
-    let r = app
-        .post_json(
-            "/api/galleries/process",
-            &app.token("bob"),
-            &json!({"imageIds": []}),
-        )
-        .await;
+    // A refused request takes nothing: bad input, and a batch larger than what is left.
+    let bob = app.token("bob");
+    let r = post(
+        &app,
+        "/api/galleries/process",
+        &bob,
+        json!({"imageIds": []}),
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let theirs = app.upload_samples(&bob, 6).await;
+    let r = post(
+        &app,
+        "/api/galleries/process",
+        &bob,
+        json!({"imageIds": theirs}),
+    )
+    .await;
+    assert_eq!(r.status(), 429, "six photos against five a day");
+    let body: Value = r.json().await.unwrap();
     assert_eq!(
-        r.status(),
-        422,
-        "bad input is refused before any quota is taken"
+        (
+            body["error"]["details"]["used"].as_i64(),
+            body["error"]["details"]["requested"].as_i64()
+        ),
+        (Some(0), Some(6))
     );
+    let usage: Value = app.get("/api/usage", &bob).await.json().await.unwrap();
+    let photos = usage["quotas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "photos_organised_per_day")
+        .unwrap()
+        .clone();
+    assert_eq!(photos["used"], 0, "nothing was taken by the refusals");
 }
 
 #[tokio::test]
@@ -552,8 +575,5 @@ async fn thirty_requests_at_once_against_a_limit_of_ten_let_exactly_ten_through(
         .await
         .unwrap()
         .get(0);
-    assert_eq!(
-        counted, 10,
-        "the shards' counts add up to the limit, not past it"
-    );
+    assert_eq!(counted, 10, "counted up to the limit, not past it");
 }

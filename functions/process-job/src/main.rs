@@ -12,7 +12,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .connect_storage()
         .await
         .with_configured_organiser()
-        .with_configured_generators();
+        .with_configured_generators()
+        // Budget alerts: the calls that cross 80 % and 100 % are made here.
+        .connect_alerts()
+        .await;
     let router = http::router_of(app.clone(), http::delivery_routes());
     let (app, router) = (&app, &router);
     lambda_runtime::run(service_fn(

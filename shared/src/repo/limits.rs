@@ -108,26 +108,6 @@ pub async fn take_quota(
         .map(|r| r.get(0)))
 }
 
-/// Gives back what a request took and did not use (the job was not made).
-pub async fn give_back_quota(
-    client: &impl GenericClient,
-    user_id: Uuid,
-    name: &str,
-    period: DateTime<Utc>,
-    amount: i64,
-) -> Result<(), tokio_postgres::Error> {
-    let stmt = client
-        .prepare_cached(
-            "UPDATE quota_usage SET used = greatest(used - $4, 0) \
-             WHERE user_id = $1 AND name = $2 AND period_start = $3",
-        )
-        .await?;
-    client
-        .execute(&stmt, &[&user_id, &name, &period, &amount])
-        .await?;
-    Ok(())
-}
-
 pub async fn quota_used(
     client: &impl GenericClient,
     user_id: Uuid,
@@ -178,10 +158,20 @@ pub async fn set_tier(
         .await?;
     let set_budget = budget.is_some();
     let value = budget.flatten();
-    Ok(client
+    let set = client
         .query_opt(&stmt, &[&subject, &tier.as_str(), &set_budget, &value])
         .await?
-        .map(|r| (Tier::parse(r.get(0)).unwrap_or_default(), r.get(1))))
+        .map(|r| (Tier::parse(r.get(0)).unwrap_or_default(), r.get(1)));
+    // A new budget is told about anew: this month's 80 % and 100 % notices were about the
+    // old one.
+    let renew = client
+        .prepare_cached(
+            "DELETE FROM notifications WHERE user_id = (SELECT id FROM users WHERE subject = $1) \
+             AND period = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM')",
+        )
+        .await?;
+    client.execute(&renew, &[&subject]).await?;
+    Ok(set)
 }
 
 /// What the user's AI calls since `since` cost, in dollars.

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
+use deadpool_postgres::GenericClient;
+
 use crate::adapter::postgres::{self as db, DbError};
 use crate::app::App;
 use crate::domain::Caller;
@@ -184,52 +186,41 @@ impl Quota {
     }
 }
 
-/// What a request took of a quota, to give back if its work is not made after all.
-#[derive(Debug, Clone, Copy)]
-pub struct Taken {
-    quota: Quota,
-    period: DateTime<Utc>,
-    amount: i64,
-}
-
-/// Takes `amount` of today's `quota` (UTC days), or answers 429 saying how much is left
-/// and when the day turns.
+/// Takes `amount` of today's `quota` (UTC days) inside the transaction that makes the
+/// work (a rollback gives it back), or answers 429 saying how much is left and when the
+/// day turns.
 pub async fn take_quota(
     app: &App,
+    client: &impl GenericClient,
     user_id: Uuid,
     quota: Quota,
     amount: i64,
-) -> Result<Taken, ApiError> {
+) -> Result<(), ApiError> {
     let now = Utc::now();
     let period = limits::day_start(now);
     let (free, premium) = tier_limits(app);
     let (free_l, premium_l) = (quota.limit(&free), quota.limit(&premium));
-    let taken = db::with_client(&app.pool, |client| async move {
-        repo::take_quota(
-            &client,
-            user_id,
-            quota.name(),
-            period,
-            amount,
-            free_l,
-            premium_l,
-        )
-        .await
-    })
-    .await?;
+    let taken = repo::take_quota(
+        client,
+        user_id,
+        quota.name(),
+        period,
+        amount,
+        free_l,
+        premium_l,
+    )
+    .await
+    .map_err(DbError::from)?;
     if taken.is_some() {
-        return Ok(Taken {
-            quota,
-            period,
-            amount,
-        });
+        return Ok(());
     }
-    let (tier, _) = user_tier(app, user_id).await?;
+    // On the transaction's own connection: a second from the pool while this one waits
+    // could run the pool dry under a burst.
+    let (tier, _) = repo::tier(client, user_id).await.map_err(DbError::from)?;
     let limit = quota.limit(&app.config.usage.tiers.of(tier));
-    let used = db::with_client(&app.pool, |client| async move {
-        repo::quota_used(&client, user_id, quota.name(), period).await
-    })
-    .await?;
+    let used = repo::quota_used(client, user_id, quota.name(), period)
+        .await
+        .map_err(DbError::from)?;
     let resets = period + chrono::Duration::days(1);
     let retry = limits::secs_until(now, resets);
     Err(ApiError::TooManyRequests {
@@ -250,24 +241,6 @@ pub async fn take_quota(
             "resetsAt": resets,
         })),
     })
-}
-
-/// Gives back what was taken for work that was not made (best effort).
-pub async fn give_back(app: &App, user_id: Uuid, taken: Taken) {
-    let result = db::with_client(&app.pool, |client| async move {
-        repo::give_back_quota(
-            &client,
-            user_id,
-            taken.quota.name(),
-            taken.period,
-            taken.amount,
-        )
-        .await
-    })
-    .await;
-    if let Err(e) = result {
-        tracing::warn!(error = %e, quota = taken.quota.name(), "could not give back a quota");
-    }
 }
 
 /// Refuses uploads that would take the user past their tier's storage (bytes of photos
@@ -429,14 +402,18 @@ pub async fn after_call(app: &App, user_id: Uuid) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Dollars as a person reads them: `$12.50`, or `$0.0387` below a dollar.
+/// Dollars as a person reads them: `$12.50`, `$0.50`, `$0.0387` (below a dollar, to a
+/// hundredth of a cent where it matters).
 pub fn usd(x: f64) -> String {
-    if x.abs() >= 1.0 || x == 0.0 {
-        format!("${x:.2}")
-    } else {
-        let s = format!("{x:.4}");
-        format!("${}", s.trim_end_matches('0'))
+    let fine = (x * 1e4).round() / 1e4;
+    if fine.abs() >= 1.0 {
+        return format!("${x:.2}");
     }
+    let mut s = format!("{fine:.4}");
+    while s.ends_with('0') && s.len() > s.find('.').map_or(0, |dot| dot + 3) {
+        s.pop();
+    }
+    format!("${s}")
 }
 
 /// Sets a user's tier, and their own budget when given (`Some(None)` goes back to the
@@ -508,4 +485,19 @@ pub async fn usage_report(app: &App, user_id: Uuid) -> Result<UsageReport, ApiEr
         day_resets_at: day + chrono::Duration::days(1),
         notifications: notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usd;
+
+    #[test]
+    fn dollars_read_as_a_person_writes_them() {
+        assert_eq!(usd(12.5), "$12.50");
+        assert_eq!(usd(0.5), "$0.50");
+        assert_eq!(usd(0.038706), "$0.0387");
+        assert_eq!(usd(0.99996), "$1.00");
+        assert_eq!(usd(0.00001), "$0.00");
+        assert_eq!(usd(0.0), "$0.00");
+    }
 }

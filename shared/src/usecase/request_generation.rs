@@ -238,7 +238,6 @@ pub async fn request_generation(
     }
 
     limits::ensure_budget_left(app, user_id).await?;
-    let taken = limits::take_quota(app, user_id, Quota::Generations, 1).await?;
     let job_id = Uuid::now_v7();
     let origin = if source.is_some() {
         Origin::Edited
@@ -259,14 +258,15 @@ pub async fn request_generation(
         request_hash: &hash,
     };
     let mut client = app.pool.get().await.map_err(DbError::from)?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    // The day's quota is taken in the job's transaction: no job, nothing taken.
+    limits::take_quota(app, &tx, user_id, Quota::Generations, 1).await?;
     let created = async {
-        let tx = client.transaction().await?;
         generations::create(&tx, &new).await?;
         tx.commit().await
     }
     .await;
     if let Err(e) = created {
-        limits::give_back(app, user_id, taken).await;
         let err = DbError::from(e);
         if err.constraint() == Some("processing_jobs_idempotency_key")
             && let Some(key) = idempotency_key

@@ -179,13 +179,6 @@ pub async fn request_processing(
         });
     }
     settle_pending_uploads(app, &found).await?;
-    let taken = limits::take_quota(
-        app,
-        user_id,
-        Quota::PhotosOrganised,
-        i64::try_from(image_ids.len()).unwrap_or(i64::MAX),
-    )
-    .await?;
 
     let job = NewJob {
         id: Uuid::now_v7(),
@@ -196,14 +189,16 @@ pub async fn request_processing(
         request_hash: &hash,
     };
     let mut client = app.pool.get().await.map_err(DbError::from)?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    // The day's quota is taken in the job's transaction: no job, nothing taken.
+    let photos = i64::try_from(image_ids.len()).unwrap_or(i64::MAX);
+    limits::take_quota(app, &tx, user_id, Quota::PhotosOrganised, photos).await?;
     let created = async {
-        let tx = client.transaction().await?;
         jobs::create_with_gallery(&tx, &job).await?;
         tx.commit().await
     }
     .await;
     if let Err(e) = created {
-        limits::give_back(app, user_id, taken).await;
         // Two requests with the same key at once: the loser returns the winner's job.
         let err = DbError::from(e);
         if err.constraint() == Some("processing_jobs_idempotency_key")

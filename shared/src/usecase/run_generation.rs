@@ -51,6 +51,16 @@ pub(crate) async fn run_generation(
     })?;
     let references = read_references(app, job).await?;
 
+    // Before the breaker: a job that may not call must not take its one trial call.
+    let budget = limits::budget(app, job.user_id).await?;
+    if budget.exhausted() {
+        return Err(Trouble::Permanent(format!(
+            "This month's AI budget is used ({} of {}); no picture was made. It renews on {} (UTC), or when it is raised.",
+            limits::usd(budget.spent_usd),
+            limits::usd(budget.limit_usd),
+            budget.resets_at.format("%-d %B %Y")
+        )));
+    }
     let model = generator.model().to_string();
     let circuit = circuit_name(provider, &model);
     let cooldown = app.config.processor.circuit_cooldown.as_secs_f64();
@@ -67,15 +77,6 @@ pub(crate) async fn run_generation(
         ));
     }
 
-    let budget = limits::budget(app, job.user_id).await?;
-    if budget.exhausted() {
-        return Err(Trouble::Permanent(format!(
-            "This month's AI budget is used ({} of {}); no picture was made. It renews on {} (UTC), or when it is raised.",
-            limits::usd(budget.spent_usd),
-            limits::usd(budget.limit_usd),
-            budget.resets_at.format("%-d %B %Y")
-        )));
-    }
     enter(app, job, owner, JobStage::AskingModel).await?;
     let deadline = delivery
         .deadline
