@@ -193,6 +193,7 @@ async fn a_person_signs_in_uploads_watches_the_job_and_browses_the_gallery() {
         out.to_str().unwrap().to_string(),
         profile.path().to_str().unwrap().to_string(),
     );
+    let you_base = base.clone();
     tokio::task::spawn_blocking(move || {
         browser(&["retry", &base, &gallery, &out_arg, &profile_arg])
     })
@@ -204,6 +205,25 @@ async fn a_person_signs_in_uploads_watches_the_job_and_browses_the_gallery() {
         .unwrap()
         .get(0);
     assert_eq!(galleries, 3, "the retry made a new gallery");
+
+    // The You panel: a name and a language saved and kept; this month's usage shown.
+    let (out_arg, profile_arg) = (
+        out.to_str().unwrap().to_string(),
+        profile.path().to_str().unwrap().to_string(),
+    );
+    tokio::task::spawn_blocking(move || browser(&["you", &you_base, &out_arg, &profile_arg]))
+        .await
+        .unwrap();
+    let saved: Option<String> = client
+        .query_one(
+            "SELECT display_name FROM users WHERE display_name IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(saved.as_deref(), Some("Ana Souza"));
+    assert!(std::fs::metadata(out.join("you-390.png")).unwrap().len() > 1_000);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -247,7 +247,42 @@ drop.addEventListener('drop', async (e) => {
 });
 
 // ---------------------------------------------------------------- galleries
+// ---------------------------------------------------------------- you
+const dollars = (x) => (x >= 1 || x === 0 ? `$${x.toFixed(2)}` : `$${x.toFixed(4).replace(/0{1,2}$/, '')}`);
+
+async function loadYou() {
+  const [me, usage] = await Promise.all([api.me(), api.usage()]);
+  $('display-name').value = me.displayName || '';
+  if (me.displayName) $('who').textContent = me.displayName;
+  $('language').value = me.language;
+  const quota = (name) => usage.quotas.find((q) => q.name === name);
+  const photos = quota('photos_organised_per_day');
+  const pictures = quota('generations_per_day');
+  const left = usage.budget.leftUsd;
+  $('usage').textContent = [
+    `This month: ${dollars(usage.budget.spentUsd)} of ${dollars(usage.budget.monthlyUsd)} for AI (${dollars(left)} left)`,
+    `today ${photos.used} photos organised`,
+    `${pictures.used} pictures made`,
+    `${usage.tier} plan`,
+  ].join(' · ');
+  $('notices').replaceChildren(...usage.notifications.map((n) => el('li', { class: n.kind === 'budget_exhausted' ? 'error' : 'hint', text: n.message })));
+}
+
+$('you').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const name = $('display-name').value.trim();
+  $('you-status').textContent = 'Saving…';
+  try {
+    const me = await api.updateMe({ displayName: name === '' ? null : name, language: $('language').value });
+    $('you-status').textContent = `Saved. New albums will be written in ${$('language').selectedOptions[0].textContent}.`;
+    if (me.displayName) $('who').textContent = me.displayName;
+  } catch (err) {
+    $('you-status').textContent = err.message;
+  }
+});
+
 async function loadGalleries() {
+  loadYou().catch((err) => { $('usage').textContent = err.message; });
   const list = $('galleries');
   const { galleries } = await api.galleries();
   list.replaceChildren(...galleries.map((g) => el('li', {},

@@ -146,6 +146,9 @@ export class Momentarium {
   members(albumId) { return this.request('GET', `/api/albums/${encodeURIComponent(albumId)}/members`); }
   removeMember(albumId, subject) { return this.request('DELETE', `/api/albums/${encodeURIComponent(albumId)}/members/${encodeURIComponent(subject)}`); }
   sharedWithMe() { return this.request('GET', '/api/shared-with-me?limit=100'); }
+  me() { return this.request('GET', '/api/me'); }
+  updateMe(change) { return this.request('PATCH', '/api/me', change); }
+  usage() { return this.request('GET', '/api/usage'); }
   sharedAlbum(albumId) { return this.request('GET', `/api/shared-with-me/${encodeURIComponent(albumId)}`); }
 
   /**

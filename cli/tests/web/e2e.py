@@ -279,6 +279,30 @@ def retry(base, gallery_id, out, profile):
         page.screenshot(path=os.path.join(out, "retried-1440.png"))
 
 
+def you(base, out, profile):
+    """The You panel: a name and a language saved, kept over a reload, and this month's
+    usage shown; the language set back to English at the end."""
+    with session(profile) as page:
+        page.goto(base)
+        expect(page.locator("#usage")).to_contain_text("for AI")
+        expect(page.locator("#language")).to_have_value("en")
+        page.fill("#display-name", "Ana Souza")
+        page.select_option("#language", "es")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#you-status")).to_contain_text("Español")
+        expect(page.locator("#who")).to_have_text("Ana Souza")
+        page.reload()
+        expect(page.locator("#language")).to_have_value("es")
+        expect(page.locator("#display-name")).to_have_value("Ana Souza")
+        accessible(page, "the You panel")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.locator("#you-panel").screenshot(path=os.path.join(out, "you-390.png"))
+        page.set_viewport_size({"width": 1440, "height": 900})
+        page.select_option("#language", "en")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#you-status")).to_contain_text("English")
+
+
 def share(base, gallery_id, out, profile, guest_profile):
     with session(profile) as page:
         page.goto(f"{base}/#/g/{gallery_id}")
@@ -468,4 +492,4 @@ def cognito(base, idp_port, client_id, secret, out, profile):
 
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"flow": flow, "text": text, "retry": retry, "share": share, "cognito": cognito}[command](*args)
+    {"flow": flow, "text": text, "retry": retry, "share": share, "you": you, "cognito": cognito}[command](*args)
