@@ -199,11 +199,11 @@ async fn main() -> anyhow::Result<()> {
             #[allow(clippy::print_stdout)]
             {
                 println!(
-                    "{name} is on the {} tier: {} photos organised and {} pictures a day, {:.1} GB stored, ${:.2} of AI a month{}.",
+                    "{name} is on the {} tier: {} photos organised and {} pictures a day, {:.1} GiB stored, ${:.2} of AI a month{}.",
                     tier.as_str(),
                     limits.photos_per_day,
                     limits.generations_per_day,
-                    limits.storage_bytes as f64 / 1e9,
+                    limits.storage_bytes as f64 / f64::from(1u32 << 30),
                     own.unwrap_or(limits.monthly_budget_usd),
                     if own.is_some() {
                         " (their own budget)"
