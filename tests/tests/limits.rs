@@ -220,7 +220,7 @@ async fn concurrent_claims_on_a_daily_quota_never_pass_it() {
     assert_eq!(photos["used"], 0, "nothing was taken by the refusals");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_past_the_tiers_storage_are_refused() {
     let limits = tiers(json!({"storageBytes": 1000}));
     let app = TestApp::spawn_configured(&[("TIER_LIMITS", &limits)], |a| a).await;
@@ -245,6 +245,17 @@ async fn uploads_past_the_tiers_storage_are_refused() {
     assert_eq!(body["error"]["code"], "quota_exceeded");
     assert_eq!(body["error"]["details"]["limit"], "storage_bytes");
     assert_eq!(body["error"]["details"]["resetsAt"], Value::Null);
+
+    // Ten at once of 250 bytes for another person's 1,000: exactly four fit.
+    let carol = app.token("carol");
+    let files = json!({"files": [{"filename": "c.jpg", "contentType": "image/jpeg", "size": 250}]});
+    let asks: Vec<_> = (0..10)
+        .map(|_| post(&app, "/api/uploads/generate-urls", &carol, files.clone()))
+        .collect();
+    let answers = futures::future::join_all(asks).await;
+    let fitted = answers.iter().filter(|r| r.status() == 200).count();
+    let refused = answers.iter().filter(|r| r.status() == 429).count();
+    assert_eq!((fitted, refused), (4, 6));
 }
 
 #[tokio::test]

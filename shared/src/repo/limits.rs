@@ -141,6 +141,25 @@ pub async fn tier(
         }))
 }
 
+/// The user's tier, holding their row until the transaction ends (`FOR NO KEY UPDATE`:
+/// other such holders wait; foreign-key checks of their rows do not).
+pub async fn lock_tier(
+    client: &impl GenericClient,
+    user_id: Uuid,
+) -> Result<(Tier, Option<f64>), tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT tier, monthly_budget_usd::float8 FROM users WHERE id = $1 FOR NO KEY UPDATE",
+        )
+        .await?;
+    Ok(client
+        .query_opt(&stmt, &[&user_id])
+        .await?
+        .map_or((Tier::Free, None), |r| {
+            (Tier::parse(r.get(0)).unwrap_or_default(), r.get(1))
+        }))
+}
+
 /// Sets a user's tier (and, when given, their budget override: `Some(None)` clears it).
 /// `None` when no user has the subject.
 pub async fn set_tier(

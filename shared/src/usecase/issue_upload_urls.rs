@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::adapter::postgres as db;
+use crate::adapter::postgres::DbError;
 use crate::app::App;
 use crate::contract::FileRequest;
 use crate::domain::Caller;
@@ -115,12 +115,6 @@ pub async fn generate_upload_urls(
 ) -> Result<Vec<UploadTicket>, ApiError> {
     let valid = validate(app, files)?;
     let adding: u64 = valid.iter().map(|f| f.size).sum();
-    limits::check_storage(
-        app,
-        caller.user_id,
-        i64::try_from(adding).unwrap_or(i64::MAX),
-    )
-    .await?;
     let storage = app.storage()?;
     let rows: Vec<NewImage> = valid
         .iter()
@@ -154,11 +148,16 @@ pub async fn generate_upload_urls(
             expires_at: presigned.expires_at,
         });
     }
-    db::with_client(&app.pool, |client| {
-        let rows = rows.clone();
-        async move { images::insert_pending(&client, &rows).await }
-    })
-    .await?;
+    // The storage check and the rows in one transaction, the user's storage serialised:
+    // two requests at once cannot both fit in the last of it.
+    let mut client = app.pool.get().await.map_err(DbError::from)?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let adding = i64::try_from(adding).unwrap_or(i64::MAX);
+    limits::check_storage(app, &tx, caller.user_id, adding).await?;
+    images::insert_pending(&tx, &rows)
+        .await
+        .map_err(DbError::from)?;
+    tx.commit().await.map_err(DbError::from)?;
     tracing::info!(count = tickets.len(), "upload URLs issued");
     Ok(tickets)
 }

@@ -244,14 +244,21 @@ pub async fn take_quota(
 }
 
 /// Refuses uploads that would take the user past their tier's storage (bytes of photos
-/// uploaded or promised).
-pub async fn check_storage(app: &App, user_id: Uuid, adding: i64) -> Result<(), ApiError> {
-    let (tier, _) = user_tier(app, user_id).await?;
+/// uploaded or promised). Call in the transaction that records the new uploads: it holds
+/// the user's row, so two requests at once are checked one after the other.
+pub async fn check_storage(
+    app: &App,
+    client: &impl GenericClient,
+    user_id: Uuid,
+    adding: i64,
+) -> Result<(), ApiError> {
+    let (tier, _) = repo::lock_tier(client, user_id)
+        .await
+        .map_err(DbError::from)?;
     let limit = i64::try_from(app.config.usage.tiers.of(tier).storage_bytes).unwrap_or(i64::MAX);
-    let used = db::with_client(&app.pool, |client| async move {
-        repo::stored_bytes(&client, user_id).await
-    })
-    .await?;
+    let used = repo::stored_bytes(client, user_id)
+        .await
+        .map_err(DbError::from)?;
     if used.saturating_add(adding) <= limit {
         return Ok(());
     }
