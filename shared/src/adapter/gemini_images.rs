@@ -12,30 +12,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::adapter::gemini::{GeminiError, classify_error};
+use crate::adapter::image_client::ImageClient;
 use crate::domain::generation::{
     GenerateError, ImageGenerator, ImageRequest, ImageUsage, MadeImage, Provider,
 };
 
-pub struct GeminiImages {
-    http: reqwest::Client,
-    api_key: SecretString,
-    base_url: String,
-    model: String,
-    timeout: Duration,
-}
+pub struct GeminiImages(ImageClient);
 
 impl GeminiImages {
     pub fn new(api_key: SecretString, base_url: &str, model: &str, timeout: Duration) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
-            api_key,
-            base_url: base_url.to_string(),
-            model: model.to_string(),
-            timeout,
-        }
+        Self(ImageClient::new(api_key, base_url, model, timeout))
     }
 }
 
@@ -215,21 +201,22 @@ impl ImageGenerator for GeminiImages {
     }
 
     fn model(&self) -> &str {
-        &self.model
+        &self.0.model
     }
 
-    #[tracing::instrument(skip_all, fields(model = %self.model, references = request.references.len()))]
+    #[tracing::instrument(skip_all, fields(model = %self.0.model, references = request.references.len()))]
     async fn generate(&self, request: ImageRequest<'_>) -> Result<MadeImage, GenerateError> {
-        let timeout = GenerateError::time_for_call(request.deadline, self.timeout)?;
+        let timeout = GenerateError::time_for_call(request.deadline, self.0.timeout)?;
         let url = format!(
             "{}/v1beta/models/{}:generateContent",
-            self.base_url, self.model
+            self.0.base_url, self.0.model
         );
         let unavailable = |e: reqwest::Error| GenerateError::no_answer(e.is_timeout(), timeout);
         let response = self
+            .0
             .http
             .post(url)
-            .header("x-goog-api-key", self.api_key.expose_secret())
+            .header("x-goog-api-key", self.0.api_key.expose_secret())
             .timeout(timeout)
             .json(&request_body(&request))
             .send()

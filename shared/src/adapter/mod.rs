@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod gemini;
 pub mod gemini_images;
+pub mod image_client;
 pub mod openai_images;
 pub mod postgres;
 mod postgres_tls;

@@ -11,30 +11,16 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::adapter::image_client::ImageClient;
 use crate::domain::generation::{
     GenerateError, ImageGenerator, ImageRequest, ImageUsage, MadeImage, Provider,
 };
 
-pub struct OpenAiImages {
-    http: reqwest::Client,
-    api_key: SecretString,
-    base_url: String,
-    model: String,
-    timeout: Duration,
-}
+pub struct OpenAiImages(ImageClient);
 
 impl OpenAiImages {
     pub fn new(api_key: SecretString, base_url: &str, model: &str, timeout: Duration) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
-            api_key,
-            base_url: base_url.to_string(),
-            model: model.to_string(),
-            timeout,
-        }
+        Self(ImageClient::new(api_key, base_url, model, timeout))
     }
 }
 
@@ -170,19 +156,20 @@ impl ImageGenerator for OpenAiImages {
     }
 
     fn model(&self) -> &str {
-        &self.model
+        &self.0.model
     }
 
-    #[tracing::instrument(skip_all, fields(model = %self.model, references = request.references.len()))]
+    #[tracing::instrument(skip_all, fields(model = %self.0.model, references = request.references.len()))]
     async fn generate(&self, request: ImageRequest<'_>) -> Result<MadeImage, GenerateError> {
-        let timeout = GenerateError::time_for_call(request.deadline, self.timeout)?;
+        let timeout = GenerateError::time_for_call(request.deadline, self.0.timeout)?;
         let builder = if request.references.is_empty() {
-            self.http
-                .post(format!("{}/v1/images/generations", self.base_url))
-                .json(&generation_body(&self.model, &request))
+            self.0
+                .http
+                .post(format!("{}/v1/images/generations", self.0.base_url))
+                .json(&generation_body(&self.0.model, &request))
         } else {
             let mut form = reqwest::multipart::Form::new()
-                .text("model", self.model.clone())
+                .text("model", self.0.model.clone())
                 .text("prompt", request.prompt.to_string())
                 .text("n", "1")
                 .text("size", size_for(request.aspect_ratio))
@@ -199,13 +186,14 @@ impl ImageGenerator for OpenAiImages {
                     })?;
                 form = form.part("image[]", part);
             }
-            self.http
-                .post(format!("{}/v1/images/edits", self.base_url))
+            self.0
+                .http
+                .post(format!("{}/v1/images/edits", self.0.base_url))
                 .multipart(form)
         };
         let unavailable = |e: reqwest::Error| GenerateError::no_answer(e.is_timeout(), timeout);
         let response = builder
-            .bearer_auth(self.api_key.expose_secret())
+            .bearer_auth(self.0.api_key.expose_secret())
             .timeout(timeout)
             .send()
             .await

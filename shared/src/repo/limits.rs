@@ -130,27 +130,27 @@ pub async fn tier(
     client: &impl GenericClient,
     user_id: Uuid,
 ) -> Result<(Tier, Option<f64>), tokio_postgres::Error> {
-    let stmt = client
-        .prepare_cached("SELECT tier, monthly_budget_usd::float8 FROM users WHERE id = $1")
-        .await?;
-    Ok(client
-        .query_opt(&stmt, &[&user_id])
-        .await?
-        .map_or((Tier::Free, None), |r| {
-            (Tier::parse(r.get(0)).unwrap_or_default(), r.get(1))
-        }))
+    tier_of(client, user_id, "").await
 }
 
-/// The user's tier, holding their row until the transaction ends (`FOR NO KEY UPDATE`:
+/// The same, holding the user's row until the transaction ends (`FOR NO KEY UPDATE`:
 /// other such holders wait; foreign-key checks of their rows do not).
 pub async fn lock_tier(
     client: &impl GenericClient,
     user_id: Uuid,
 ) -> Result<(Tier, Option<f64>), tokio_postgres::Error> {
+    tier_of(client, user_id, " FOR NO KEY UPDATE").await
+}
+
+async fn tier_of(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    lock: &str,
+) -> Result<(Tier, Option<f64>), tokio_postgres::Error> {
     let stmt = client
-        .prepare_cached(
-            "SELECT tier, monthly_budget_usd::float8 FROM users WHERE id = $1 FOR NO KEY UPDATE",
-        )
+        .prepare_cached(&format!(
+            "SELECT tier, monthly_budget_usd::float8 FROM users WHERE id = $1{lock}"
+        ))
         .await?;
     Ok(client
         .query_opt(&stmt, &[&user_id])

@@ -12,14 +12,13 @@ use uuid::Uuid;
 use crate::adapter::postgres::{self as db, DbError};
 use crate::app::App;
 use crate::domain::generation::{self, MAX_REFERENCES, Origin, Provider};
-use crate::domain::{Caller, ImageStatus, JobKind, JobStatus};
+use crate::domain::{Caller, JobKind, JobStatus};
 use crate::error::ApiError;
 use crate::repo::circuits;
 use crate::repo::generations::{self, NewGeneration};
-use crate::repo::images;
 use crate::repo::jobs::{self, JobRow};
 use crate::usecase::limits::{self, Quota};
-use crate::usecase::request_processing::{JobAccepted, enqueue, settle_pending_uploads};
+use crate::usecase::request_processing::{JobAccepted, enqueue, uploaded_photos};
 use crate::usecase::run_job::renderable;
 
 /// A generation as asked for, before checks.
@@ -169,41 +168,9 @@ pub async fn request_generation(
         }
     }
 
-    let found = db::with_client(&app.pool, |client| {
-        let refs = refs.clone();
-        async move { images::find_many(&client, user_id, &refs).await }
-    })
-    .await?;
-    if found.len() != refs.len() {
-        let known: HashSet<Uuid> = found.iter().map(|i| i.id).collect();
-        let missing: Vec<Uuid> = refs
-            .iter()
-            .filter(|id| !known.contains(id))
-            .copied()
-            .collect();
-        return Err(ApiError::NotFoundMany {
-            what: "image",
-            ids: missing,
-        });
-    }
-    // References uploaded a moment ago may not have had their upload event yet.
-    settle_pending_uploads(app, &found).await?;
-    let found = db::with_client(&app.pool, |client| {
-        let refs = refs.clone();
-        async move { images::find_many(&client, user_id, &refs).await }
-    })
-    .await?;
+    // Each reference is the caller's and uploaded (inspected now if its event is late).
+    let found = uploaded_photos(app, user_id, &refs).await?;
     for image in &found {
-        if image.status != ImageStatus::Uploaded {
-            return Err(ApiError::conflict(
-                "reference_not_ready",
-                format!(
-                    "Photo {} is {} and cannot be used as a reference; use an uploaded photo.",
-                    image.id,
-                    image.status.as_str()
-                ),
-            ));
-        }
         let content_type = image
             .detected_content_type
             .as_deref()

@@ -159,26 +159,7 @@ pub async fn request_processing(
         }
     }
 
-    let ids = image_ids.to_vec();
-    let found = db::with_client(&app.pool, |client| {
-        let ids = ids.clone();
-        async move { images::find_many(&client, user_id, &ids).await }
-    })
-    .await?;
-    if found.len() != image_ids.len() {
-        let known: HashSet<Uuid> = found.iter().map(|i| i.id).collect();
-        let missing: Vec<Uuid> = image_ids
-            .iter()
-            .filter(|id| !known.contains(id))
-            .copied()
-            .collect();
-        // Unknown ids and other users' ids look exactly the same.
-        return Err(ApiError::NotFoundMany {
-            what: "image",
-            ids: missing,
-        });
-    }
-    settle_pending_uploads(app, &found).await?;
+    uploaded_photos(app, user_id, image_ids).await?;
 
     let job = NewJob {
         id: Uuid::now_v7(),
@@ -223,6 +204,36 @@ pub async fn request_processing(
         created_at: Utc::now(),
         created: true,
     })
+}
+
+/// The caller's photos among `ids` (no duplicates), every one uploaded — an upload whose
+/// S3 event has not come yet is inspected now. Ids that are not the caller's are a 404
+/// naming them (unknown and other users' ids look the same); rejected photos a 422 with
+/// their reasons; photos not yet uploaded a 409.
+pub(crate) async fn uploaded_photos(
+    app: &App,
+    user_id: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<ImageRow>, ApiError> {
+    let found = db::with_client(&app.pool, |client| {
+        let ids = ids.to_vec();
+        async move { images::find_many(&client, user_id, &ids).await }
+    })
+    .await?;
+    if found.len() != ids.len() {
+        let known: HashSet<Uuid> = found.iter().map(|i| i.id).collect();
+        let missing: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !known.contains(id))
+            .copied()
+            .collect();
+        return Err(ApiError::NotFoundMany {
+            what: "image",
+            ids: missing,
+        });
+    }
+    settle_pending_uploads(app, &found).await?;
+    Ok(found)
 }
 
 /// Sends the job to the queue and notes it. Failures are logged, not returned: the job is
@@ -301,7 +312,7 @@ const SETTLE_CONCURRENCY: usize = 8;
 /// Images still `pending_upload` may have arrived before their S3 event: look now (a few
 /// at a time). Rejected photos are named, with their reasons, so a client can leave them
 /// out and ask again.
-pub(crate) async fn settle_pending_uploads(app: &App, images: &[ImageRow]) -> Result<(), ApiError> {
+async fn settle_pending_uploads(app: &App, images: &[ImageRow]) -> Result<(), ApiError> {
     use futures::StreamExt;
     let pending: Vec<_> = images.iter().map(|image| settle_one(app, image)).collect();
     let settled: Vec<Settled> = futures::stream::iter(pending)
