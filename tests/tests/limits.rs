@@ -439,6 +439,17 @@ async fn the_operators_path_sets_tiers_and_no_user_token_reaches_it() {
         answer,
         json!({"subject": "carol", "tier": "premium", "monthlyBudgetUsd": 12.5})
     );
+    // The stored example (events/admin-set-tier.json), as `aws lambda invoke` sends it.
+    let stored: Value = serde_json::from_str(
+        &std::fs::read_to_string(momentarium_tests::events_dir().join("admin-set-tier.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let answer = momentarium_shared::lambda::handle_admin_event(&app.app, event(stored.clone()))
+        .await
+        .unwrap();
+    assert_eq!(answer["subject"], stored["subject"]);
+    assert_eq!(answer["tier"], "premium");
     let usage: Value = app
         .get("/api/usage", &app.token("carol"))
         .await
