@@ -256,6 +256,7 @@ pub fn batches(photos: &[LocalPhoto], max: usize) -> Vec<Vec<LocalPhoto>> {
             offset_minutes: p.offset_minutes,
             latitude: p.latitude,
             longitude: p.longitude,
+            place: None,
             colour: None,
         })
         .collect();

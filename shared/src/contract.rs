@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+pub use crate::domain::places::Place;
 use crate::domain::{JobKind, JobStage, JobStatus};
 
 /// `POST /api/uploads/generate-urls`
@@ -337,6 +338,8 @@ pub struct ImageDetails {
     pub offset_minutes: Option<i16>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// The town within 25 km, its region and country, found offline from the GPS.
+    pub place: Option<Place>,
     pub camera_make: Option<String>,
     pub camera_model: Option<String>,
     pub caption: Option<String>,

@@ -131,6 +131,8 @@ where
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationReport {
     pub applied: Vec<String>,
+    /// Whether the server has pgvector (semantic search); without it search uses keywords.
+    pub vectors: bool,
 }
 
 /// Applies every pending migration under an advisory lock. Running it again is a no-op.
@@ -142,6 +144,14 @@ pub async fn migrate(pool: &Pool) -> anyhow::Result<MigrationReport> {
     let result = embedded::migrations::runner()
         .run_async(&mut **client)
         .await;
+    // A server that gained pgvector after V12 gets its table now (see V12).
+    let vectors = match &result {
+        Ok(_) => client
+            .query_one("SELECT ensure_vector_store()", &[])
+            .await
+            .and_then(|row| row.try_get::<_, bool>(0)),
+        Err(_) => Ok(false),
+    };
     client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
         .await?;
@@ -151,8 +161,16 @@ pub async fn migrate(pool: &Pool) -> anyhow::Result<MigrationReport> {
         .iter()
         .map(|m| m.to_string())
         .collect();
-    tracing::info!(applied = applied.len(), "database migrations checked");
-    Ok(MigrationReport { applied })
+    let vectors = vectors?;
+    if vectors {
+        tracing::info!(applied = applied.len(), "database migrations checked");
+    } else {
+        tracing::warn!(
+            applied = applied.len(),
+            "database migrations checked; this PostgreSQL has no pgvector, so search uses keywords only"
+        );
+    }
+    Ok(MigrationReport { applied, vectors })
 }
 
 /// The names of the migrations embedded in this build, in order.

@@ -161,8 +161,9 @@ impl Language {
 
     /// A one-day outing's title: `Saturday Evening, 2 August 2025`,
     /// `Samstagabend, 2. August 2025`, `Samedi soir, 2 août 2025`,
-    /// `Sábado por la tarde, 2 de agosto de 2025`.
-    pub fn day_title(self, t: &DateTime<FixedOffset>) -> String {
+    /// `Sábado por la tarde, 2 de agosto de 2025`; with its place,
+    /// `Saturday Evening in Westerland, 2 August 2025`.
+    pub fn day_title(self, t: &DateTime<FixedOffset>, place: Option<&str>) -> String {
         let part = match t.hour() {
             5..=11 => 0,
             12..=16 => 1,
@@ -187,12 +188,34 @@ impl Language {
                 ][part]
             ),
         };
-        format!("{named}, {}", self.date(t))
+        match place {
+            Some(place) => format!("{named} {} {place}, {}", self.in_word(), self.date(t)),
+            None => format!("{named}, {}", self.date(t)),
+        }
     }
 
-    /// A longer outing's title: `10 May – 2 August 2025`.
-    pub fn range_title(self, start: &DateTime<FixedOffset>, end: &DateTime<FixedOffset>) -> String {
-        format!("{} – {}", self.day_and_month(start), self.date(end))
+    /// A longer outing's title: `10 May – 2 August 2025`; with its place,
+    /// `Lisbon, 10 May – 2 August 2025`.
+    pub fn range_title(
+        self,
+        start: &DateTime<FixedOffset>,
+        end: &DateTime<FixedOffset>,
+        place: Option<&str>,
+    ) -> String {
+        let range = format!("{} – {}", self.day_and_month(start), self.date(end));
+        match place {
+            Some(place) => format!("{place}, {range}"),
+            None => range,
+        }
+    }
+
+    /// The word before a place: `in Westerland`, `à Lisbonne`, `en Lisboa`.
+    pub fn in_word(self) -> &'static str {
+        match self {
+            Self::En | Self::De => "in",
+            Self::Fr => "à",
+            Self::Es => "en",
+        }
     }
 
     /// `1 photo`, `3 photos`.
@@ -281,17 +304,28 @@ mod tests {
     fn titles_read_naturally_in_each_language() {
         let t = at("2025-08-02T19:10:00+02:00");
         assert_eq!(
-            Language::En.day_title(&t),
+            Language::En.day_title(&t, None),
             "Saturday Evening, 2 August 2025"
         );
-        assert_eq!(Language::De.day_title(&t), "Samstagabend, 2. August 2025");
-        assert_eq!(Language::Fr.day_title(&t), "Samedi soir, 2 août 2025");
+        assert_eq!(Language::De.day_title(&t, None), "Samstagabend, 2. August 2025");
+        assert_eq!(Language::Fr.day_title(&t, None), "Samedi soir, 2 août 2025");
         assert_eq!(
-            Language::Es.day_title(&t),
+            Language::Es.day_title(&t, None),
             "Sábado por la tarde, 2 de agosto de 2025"
         );
         let s = at("2025-05-10T09:40:00+02:00");
-        assert_eq!(Language::De.range_title(&s, &t), "10. Mai – 2. August 2025");
+        assert_eq!(
+            Language::De.range_title(&s, &t, None),
+            "10. Mai – 2. August 2025"
+        );
+        assert_eq!(
+            Language::Fr.day_title(&t, Some("Lisbonne")),
+            "Samedi soir à Lisbonne, 2 août 2025"
+        );
+        assert_eq!(
+            Language::En.range_title(&s, &t, Some("Lisbon")),
+            "Lisbon, 10 May – 2 August 2025"
+        );
         assert_eq!(
             Language::Es.taken_between(3, "09:40", "10:10"),
             "3 fotos tomadas entre las 09:40 y las 10:10"

@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod language;
 pub mod limits;
 pub mod organiser;
+pub mod places;
 pub mod plan;
 pub mod prepare;
 pub mod share;

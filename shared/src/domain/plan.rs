@@ -10,6 +10,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::Deserialize;
 
 use crate::domain::language::Language;
+use crate::domain::places::Place;
 
 pub const MAX_TITLE: usize = 80;
 pub const MAX_DESCRIPTION: usize = 500;
@@ -220,6 +221,8 @@ pub struct PhotoFacts {
     pub offset_minutes: Option<i16>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// The town (or region, or country) the GPS is in or near, when it is known.
+    pub place: Option<Place>,
     pub colour: Option<[f32; 64]>,
 }
 
@@ -323,9 +326,13 @@ pub fn offline_plan(facts: &[PhotoFacts], language: Language) -> Plan {
                 })
                 .collect();
             let (start, end) = (times.iter().min().copied(), times.iter().max().copied());
+            let place = most_common_place(facts, &members);
+            let short = place.as_ref().map(Place::short);
             let title = match (start, end) {
-                (Some(s), Some(e)) if s.date_naive() == e.date_naive() => language.day_title(&s),
-                (Some(s), Some(e)) => language.range_title(&s, &e),
+                (Some(s), Some(e)) if s.date_naive() == e.date_naive() => {
+                    language.day_title(&s, short.as_deref())
+                }
+                (Some(s), Some(e)) => language.range_title(&s, &e, short.as_deref()),
                 _ => language.moments(true).to_string(),
             };
             let mut description = match (start, end) {
@@ -339,7 +346,9 @@ pub fn offline_plan(facts: &[PhotoFacts], language: Language) -> Plan {
                 ),
                 _ => language.photos(members.len()),
             };
-            if let (Some(lat), Some(lon)) = (first.latitude, first.longitude) {
+            if let Some(p) = &place {
+                description.push_str(&format!(" {} {}", language.in_word(), p.label()));
+            } else if let (Some(lat), Some(lon)) = (first.latitude, first.longitude) {
                 description.push_str(&format!(
                     "{} {:.2}° {}, {:.2}° {}",
                     language.near(),
@@ -370,6 +379,24 @@ pub fn offline_plan(facts: &[PhotoFacts], language: Language) -> Plan {
         albums,
         photos: vec![PhotoText::default(); n],
     }
+}
+
+/// The place most of these photos were taken at (the first one's on a tie).
+fn most_common_place(facts: &[PhotoFacts], members: &[usize]) -> Option<Place> {
+    let mut counts: Vec<(&Place, usize)> = Vec::new();
+    for m in members {
+        if let Some(p) = &facts[*m].place {
+            match counts.iter_mut().find(|(q, _)| q.short() == p.short()) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((p, 1)),
+            }
+        }
+    }
+    let best = counts.iter().map(|(_, n)| *n).max()?;
+    counts
+        .into_iter()
+        .find(|(_, n)| *n == best)
+        .map(|(p, _)| p.clone())
 }
 
 /// Checks the invariant: every index `0..n` in exactly one album, no album empty.
@@ -530,6 +557,7 @@ mod tests {
                 offset_minutes: Some(120),
                 latitude: Some(berlin.0),
                 longitude: Some(berlin.1),
+                place: None,
                 colour: None,
             });
         }
@@ -539,6 +567,7 @@ mod tests {
                 offset_minutes: Some(120),
                 latitude: Some(sylt.0),
                 longitude: Some(sylt.1),
+                place: crate::domain::places::locate(sylt.0, sylt.1),
                 colour: None,
             });
         }
@@ -554,7 +583,23 @@ mod tests {
             plan.albums[0].description
         );
         assert_eq!(plan.albums[1].members, vec![4, 5, 6]);
-        assert_eq!(plan.albums[1].title, "Saturday Evening, 2 August 2025");
+        // Where the place is known, titles and descriptions name it instead of coordinates.
+        assert_eq!(
+            plan.albums[1].title,
+            "Saturday Evening in Westerland, 2 August 2025"
+        );
+        assert!(
+            plan.albums[1]
+                .description
+                .ends_with("in Westerland, Germany."),
+            "{}",
+            plan.albums[1].description
+        );
+        let german = offline_plan(&facts, Language::De);
+        assert_eq!(
+            german.albums[1].title,
+            "Samstagabend in Westerland, 2. August 2025"
+        );
         assert_eq!(plan.albums[2].members, vec![7]);
     }
 

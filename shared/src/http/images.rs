@@ -48,6 +48,7 @@ pub async fn get_image(
         offset_minutes: row.offset_minutes,
         latitude: row.latitude,
         longitude: row.longitude,
+        place: row.place,
         camera_make: row.camera_make,
         camera_model: row.camera_model,
         caption: row.caption,

@@ -4,6 +4,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::domain::inspect::Inspection;
+use crate::domain::places::Place;
 use crate::domain::{ContentType, ImageKey, ImageStatus};
 
 /// A new image row, before its bytes arrive.
@@ -46,6 +47,7 @@ pub struct ImageRow {
     pub uploaded_at: Option<DateTime<Utc>>,
     /// `upload`, or `generated` / `edited` for a picture Momentarium made.
     pub origin: String,
+    pub place: Option<Place>,
 }
 
 impl ImageRow {
@@ -57,7 +59,8 @@ impl ImageRow {
 const COLUMNS: &str = "id, user_id, original_filename, declared_content_type, declared_size, \
                        status, rejection_reason, width, height, taken_at, latitude, longitude, etag, \
                        detected_content_type, size_bytes, taken_at_offset_minutes, camera_make, \
-                       camera_model, caption, tags, renditions, created_at, uploaded_at, origin";
+                       camera_model, caption, tags, renditions, created_at, uploaded_at, origin, \
+                       place, region, country_code";
 
 impl TryFrom<&Row> for ImageRow {
     type Error = tokio_postgres::Error;
@@ -89,8 +92,26 @@ impl TryFrom<&Row> for ImageRow {
             created_at: row.try_get("created_at")?,
             uploaded_at: row.try_get("uploaded_at")?,
             origin: row.try_get("origin")?,
+            place: place_from(row, "place", "region", "country_code")?,
         })
     }
+}
+
+/// A [`Place`] from its three columns (none without a country).
+pub fn place_from<I: tokio_postgres::row::RowIndex + std::fmt::Display + Copy>(
+    row: &Row,
+    name: I,
+    region: I,
+    country_code: I,
+) -> Result<Option<Place>, tokio_postgres::Error> {
+    let Some(country_code) = row.try_get::<_, Option<String>>(country_code)? else {
+        return Ok(None);
+    };
+    Ok(Some(Place {
+        name: row.try_get(name)?,
+        region: row.try_get(region)?,
+        country_code,
+    }))
 }
 
 /// Inserts a batch of `pending_upload` rows in one statement.
@@ -148,6 +169,7 @@ pub async fn mark_uploaded(
     etag: Option<&str>,
     previous_etag: Option<&str>,
     renditions: bool,
+    place: Option<&Place>,
 ) -> Result<bool, tokio_postgres::Error> {
     let stmt = client
         .prepare_cached(
@@ -156,7 +178,7 @@ pub async fn mark_uploaded(
                  detected_content_type = $3, width = $4, height = $5, taken_at = $6, \
                  taken_at_offset_minutes = $7, latitude = $8, longitude = $9, \
                  camera_make = $10, camera_model = $11, orientation = $12, etag = $13, \
-                 renditions = $15 \
+                 renditions = $15, place = $16, region = $17, country_code = $18 \
              WHERE id = $1 AND (status = 'pending_upload' \
                    OR (status = 'uploaded' AND etag IS NOT DISTINCT FROM $14))",
         )
@@ -181,10 +203,32 @@ pub async fn mark_uploaded(
                 &etag,
                 &previous_etag,
                 &renditions,
+                &place.and_then(|p| p.name.as_deref()),
+                &place.and_then(|p| p.region.as_deref()),
+                &place.map(|p| p.country_code.as_str()),
             ],
         )
         .await?;
+    if n == 1 {
+        refresh_search(client, &[id]).await?;
+    }
     Ok(n == 1)
+}
+
+/// Recomputes what search matches for these images (V12's `image_search_refresh`): after
+/// inspection, and after organising gives them captions, tags and albums.
+pub async fn refresh_search(
+    client: &impl GenericClient,
+    ids: &[Uuid],
+) -> Result<(), tokio_postgres::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let stmt = client
+        .prepare_cached("SELECT image_search_refresh($1::uuid[])")
+        .await?;
+    client.query(&stmt, &[&ids]).await?;
+    Ok(())
 }
 
 /// Notes that the renditions of the version `etag` names now exist (made by the
@@ -243,6 +287,7 @@ pub struct BatchImage {
     pub etag: Option<String>,
     /// Whether its renditions exist (the model's copy is read instead of the original).
     pub renditions: bool,
+    pub place: Option<Place>,
 }
 
 impl BatchImage {
@@ -260,7 +305,8 @@ pub async fn batch(
     let stmt = client
         .prepare_cached(
             "SELECT i.id, i.user_id, coalesce(i.detected_content_type, i.declared_content_type), i.orientation, \
-                    i.taken_at, i.taken_at_offset_minutes, i.latitude, i.longitude, i.camera_make, i.camera_model, i.etag, i.renditions \
+                    i.taken_at, i.taken_at_offset_minutes, i.latitude, i.longitude, i.camera_make, i.camera_model, i.etag, i.renditions, \
+                    i.place, i.region, i.country_code \
              FROM UNNEST($2::uuid[]) WITH ORDINALITY AS b(id, ord) \
              JOIN images i ON i.id = b.id AND i.user_id = $1 AND i.status = 'uploaded' \
              ORDER BY b.ord",
@@ -289,6 +335,7 @@ fn batch_image(r: &tokio_postgres::Row) -> Result<BatchImage, tokio_postgres::Er
         camera_model: r.try_get(9)?,
         etag: r.try_get(10)?,
         renditions: r.try_get(11)?,
+        place: place_from(r, 12, 13, 14)?,
     })
 }
 
@@ -303,7 +350,8 @@ pub async fn without_renditions(
     let stmt = client
         .prepare_cached(
             "SELECT i.id, i.user_id, coalesce(i.detected_content_type, i.declared_content_type), i.orientation, \
-                    i.taken_at, i.taken_at_offset_minutes, i.latitude, i.longitude, i.camera_make, i.camera_model, i.etag, i.renditions \
+                    i.taken_at, i.taken_at_offset_minutes, i.latitude, i.longitude, i.camera_make, i.camera_model, i.etag, i.renditions, \
+                    i.place, i.region, i.country_code \
              FROM images i \
              WHERE i.status = 'uploaded' AND NOT i.renditions \
                AND coalesce(i.detected_content_type, i.declared_content_type) = ANY($1) \

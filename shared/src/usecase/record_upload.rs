@@ -5,7 +5,8 @@
 use crate::adapter::postgres::{self as db, DbError};
 use crate::adapter::s3::{ObjectHead, S3Store, StorageError};
 use crate::app::App;
-use crate::domain::inspect::{self, Rejection};
+use crate::domain::inspect::{self, Inspection, Rejection};
+use crate::domain::places::{self, Place};
 use crate::domain::prepare::DecodeLimits;
 use crate::domain::{ContentType, ImageKey, ImageStatus};
 use crate::repo::deletions;
@@ -145,8 +146,9 @@ pub async fn record_upload(
     };
     match verdict {
         Ok((inspection, renditions)) => {
+            let place = locate(&inspection).await;
             let changed = db::with_client(&app.pool, |client| {
-                let inspection = inspection.clone();
+                let (inspection, place) = (inspection.clone(), place.clone());
                 let (etag, previous) = (etag.clone(), previous_etag.clone());
                 async move {
                     let changed = images::mark_uploaded(
@@ -157,6 +159,7 @@ pub async fn record_upload(
                         etag.as_deref(),
                         previous.as_deref(),
                         renditions,
+                        place.as_ref(),
                     )
                     .await?;
                     if !changed {
@@ -174,6 +177,7 @@ pub async fn record_upload(
                 width = inspection.width,
                 height = inspection.height,
                 etag = etag.as_deref().unwrap_or(""),
+                place = place.as_ref().map(Place::label).unwrap_or_default(),
                 "upload recorded"
             );
             Ok(UploadOutcome::Uploaded)
@@ -248,4 +252,14 @@ async fn inspect_object(
     };
     let verdict = inspect::check_whole(&inspection, &bytes).map(|()| inspection);
     Ok((verdict, bytes))
+}
+
+/// The photo's place from its GPS (off the async threads: the first lookup of a process
+/// loads the place tables).
+async fn locate(inspection: &Inspection) -> Option<Place> {
+    let (lat, lon) = inspection.exif.latitude.zip(inspection.exif.longitude)?;
+    tokio::task::spawn_blocking(move || places::locate(lat, lon))
+        .await
+        .ok()
+        .flatten()
 }

@@ -324,6 +324,7 @@ async fn store(
             etag.as_deref(),
             None,
             renditions,
+            None,
         )
         .await?;
         if !marked {

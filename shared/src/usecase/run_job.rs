@@ -346,8 +346,18 @@ fn context_line(image: &BatchImage) -> String {
             None => format!("taken {} (local time)", t.format("%Y-%m-%d %H:%M")),
         });
     }
-    if let (Some(lat), Some(lon)) = (image.latitude, image.longitude) {
-        parts.push(format!("at {lat:.4}, {lon:.4}"));
+    match (&image.place, image.latitude.zip(image.longitude)) {
+        (Some(place), Some((lat, lon))) => {
+            let region = place
+                .region
+                .as_deref()
+                .filter(|r| Some(*r) != place.name.as_deref())
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            parts.push(format!("in {}{region} at {lat:.4}, {lon:.4}", place.label()));
+        }
+        (None, Some((lat, lon))) => parts.push(format!("at {lat:.4}, {lon:.4}")),
+        _ => {}
     }
     if let Some(model) = &image.camera_model {
         parts.push(
@@ -494,6 +504,7 @@ async fn organise(
                 offset_minutes: r.image.offset_minutes,
                 latitude: r.image.latitude,
                 longitude: r.image.longitude,
+                place: r.image.place.clone(),
                 colour: None,
             },
             context: context_line(&r.image),
@@ -743,6 +754,7 @@ async fn write_result(
         };
         galleries::insert_albums(&tx, job.user_id, gallery_id, &albums).await?;
         images::set_captions(&tx, job.user_id, &ids, &captions, &tags).await?;
+        images::refresh_search(&tx, &ids).await?;
         jobs::complete(&tx, job.id, completion).await?;
         tx.commit().await?;
         Ok(Written::Done)
