@@ -11,6 +11,7 @@ pub mod organiser;
 pub mod places;
 pub mod plan;
 pub mod prepare;
+pub mod search;
 pub mod share;
 
 use std::fmt;
