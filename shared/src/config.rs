@@ -128,6 +128,10 @@ pub struct GeminiConfig {
     pub request_timeout: Duration,
     /// Tries per delivery for 429/500/503/504 and timeouts.
     pub max_attempts: u32,
+    /// The text embedding model of semantic search.
+    pub embedding_model: String,
+    /// Semantic results farther than this (cosine distance, 0–2) are not relevant.
+    pub search_max_distance: f64,
 }
 
 /// Image generation and editing: the providers, their models, and the price table every
@@ -299,6 +303,19 @@ impl Config {
                 .unwrap_or_else(|| "gemini-2.5-flash".to_string()),
             request_timeout: Duration::from_secs(env.parsed("GEMINI_TIMEOUT_SECS", 90)?),
             max_attempts: env.parsed("GEMINI_MAX_ATTEMPTS", 3)?,
+            embedding_model: env
+                .get("GEMINI_EMBEDDING_MODEL")
+                .unwrap_or_else(|| "gemini-embedding-001".to_string()),
+            search_max_distance: {
+                let d: f64 = env.parsed("SEARCH_MAX_DISTANCE", 0.6)?;
+                if !(0.0..=2.0).contains(&d) {
+                    return Err(ConfigError::Invalid {
+                        name: "SEARCH_MAX_DISTANCE",
+                        reason: format!("`{d}`: a cosine distance from 0 to 2"),
+                    });
+                }
+                d
+            },
         };
         let default_provider = match env.get("IMAGE_PROVIDER") {
             None => Provider::Gemini,

@@ -565,3 +565,64 @@ pub struct SharedAlbumSummary {
     pub cover_thumb_url: Option<String>,
     pub shared_at: DateTime<Utc>,
 }
+
+/// `GET /api/search`: the caller's photos, best first, and how the query was read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResults {
+    pub query: String,
+    /// What the query was read as (dates are local days, inclusive), with the explicit
+    /// filters laid over it.
+    pub understood: crate::domain::search::Understood,
+    /// `hybrid` (keyword and semantic fused), `keyword`, or `similar` (more like a photo).
+    pub mode: String,
+    /// Why the search is keyword-only when it could have been semantic.
+    pub mode_reason: Option<String>,
+    /// Candidates found (each ranking contributes at most 200).
+    pub total: usize,
+    pub results: Vec<SearchHit>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    pub image_id: Uuid,
+    pub filename: String,
+    pub caption: Option<String>,
+    pub tags: Vec<String>,
+    pub place: Option<Place>,
+    pub taken_at: Option<DateTime<Utc>>,
+    pub offset_minutes: Option<i16>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub camera_model: Option<String>,
+    pub gallery_id: Option<Uuid>,
+    pub album_id: Option<Uuid>,
+    pub album_title: Option<String>,
+    pub url: String,
+    pub thumb_url: Option<String>,
+    pub preview_url: Option<String>,
+}
+
+/// `GET /api/search/history`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHistory {
+    pub searches: Vec<PastSearch>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PastSearch {
+    pub query: String,
+    pub result_count: i32,
+    pub searched_at: DateTime<Utc>,
+}
+
+/// `DELETE /api/search/history`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryCleared {
+    pub deleted: u64,
+}

@@ -62,6 +62,61 @@ struct Inner {
     script: VecDeque<Reply>,
     seen: Vec<Seen>,
     violations: Vec<String>,
+    /// Scripted answers for embedding calls; when empty, embeddings are computed.
+    embed_script: VecDeque<Reply>,
+    /// Every text embedded, with its task type.
+    embedded: Vec<(String, String)>,
+}
+
+/// The embedding model the server knows (the application's default).
+pub const EMBEDDING_MODEL: &str = "gemini-embedding-001";
+
+/// Words that mean the same here, so that the computed embeddings find what keywords
+/// cannot ("seaside" finds a "beach").
+const SYNONYMS: &[(&str, &str)] = &[
+    ("seaside", "beach"),
+    ("shore", "beach"),
+    ("coast", "beach"),
+    ("ocean", "sea"),
+    ("dusk", "sunset"),
+    ("twilight", "sunset"),
+    ("puppy", "dog"),
+    ("pooch", "dog"),
+    ("kitten", "cat"),
+    ("supper", "dinner"),
+    ("meal", "dinner"),
+    ("peak", "mountain"),
+    ("summit", "mountain"),
+    ("hike", "mountain"),
+];
+
+/// A deterministic embedding of `text`: each word (lowercase, singular, synonyms
+/// folded) adds weight to one of 768 dimensions chosen by its hash; not normalised, so
+/// the client must scale it. Texts sharing words (or synonyms) point the same way.
+pub fn embedding_of(text: &str) -> Vec<f32> {
+    let mut v = vec![0f32; 768];
+    for raw in text
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.len() > 2)
+    {
+        let w = raw.strip_suffix('s').filter(|w| w.len() > 2).unwrap_or(raw);
+        let w = SYNONYMS
+            .iter()
+            .find(|(a, _)| *a == w)
+            .map_or(w, |(_, b)| *b);
+        if ["the", "and", "with", "tags", "place", "album", "for"].contains(&w) {
+            continue;
+        }
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in w.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+        }
+        v[(h % 768) as usize] += 3.0;
+    }
+    // A small constant part, so no text is the zero vector.
+    v[0] += 0.01;
+    v
 }
 
 #[derive(Clone)]
@@ -105,6 +160,16 @@ impl GeminiServer {
 
     pub fn push(&self, reply: Reply) {
         self.inner.lock().unwrap().script.push_back(reply);
+    }
+
+    /// The next embedding call gets this (an error, a hang) instead of vectors.
+    pub fn push_embed(&self, reply: Reply) {
+        self.inner.lock().unwrap().embed_script.push_back(reply);
+    }
+
+    /// Every text embedded so far, with its task type.
+    pub fn embedded(&self) -> Vec<(String, String)> {
+        self.inner.lock().unwrap().embedded.clone()
     }
 }
 
@@ -241,12 +306,78 @@ fn answer(reply: Reply) -> std::pin::Pin<Box<dyn std::future::Future<Output = Re
     })
 }
 
+/// `batchEmbedContents`: at most 100 requests, each naming the model, with one text
+/// part, a task type and 768 dimensions.
+fn check_embed(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let want = format!("/v1beta/models/{EMBEDDING_MODEL}:batchEmbedContents");
+    if uri.path() != want {
+        return Err(format!("path {} is not {want}", uri.path()));
+    }
+    if headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()) != Some(API_KEY) {
+        return Err("missing or wrong x-goog-api-key".into());
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"))?;
+    let requests = v["requests"].as_array().ok_or("no requests")?;
+    if requests.is_empty() || requests.len() > 100 {
+        return Err(format!("{} requests: 1 to 100 a call", requests.len()));
+    }
+    requests
+        .iter()
+        .map(|r| {
+            if r["model"] != format!("models/{EMBEDDING_MODEL}") {
+                return Err(format!("a request names model {}", r["model"]));
+            }
+            let task = r["taskType"].as_str().ok_or("no taskType")?;
+            if !["RETRIEVAL_DOCUMENT", "RETRIEVAL_QUERY"].contains(&task) {
+                return Err(format!("taskType {task}"));
+            }
+            if r["outputDimensionality"] != 768 {
+                return Err("outputDimensionality must be 768".into());
+            }
+            let parts = r["content"]["parts"].as_array().ok_or("no content.parts")?;
+            let text = parts
+                .iter()
+                .map(|p| p["text"].as_str().ok_or("a part without text"))
+                .collect::<Result<Vec<&str>, _>>()?
+                .join(" ");
+            Ok((text, task.to_string()))
+        })
+        .collect()
+}
+
+async fn handle_embed(inner: Arc<Mutex<Inner>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let (texts, scripted) = {
+        let mut inner = inner.lock().unwrap();
+        match check_embed(&uri, &headers, &body) {
+            Err(violation) => {
+                inner.violations.push(violation.clone());
+                return google_error(400, "INVALID_ARGUMENT", &violation, vec![]);
+            }
+            Ok(texts) => {
+                inner.embedded.extend(texts.iter().cloned());
+                (texts, inner.embed_script.pop_front())
+            }
+        }
+    };
+    if let Some(reply) = scripted {
+        return answer(reply).await;
+    }
+    let embeddings: Vec<Value> = texts
+        .iter()
+        .map(|(t, _)| json!({"values": embedding_of(t)}))
+        .collect();
+    axum::Json(json!({"embeddings": embeddings})).into_response()
+}
+
 async fn handle(
     State(inner): State<Arc<Mutex<Inner>>>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if uri.path().ends_with(":batchEmbedContents") {
+        return handle_embed(inner, uri, headers, body).await;
+    }
     let reply = {
         let mut inner = inner.lock().unwrap();
         match check(&uri, &headers, &body) {

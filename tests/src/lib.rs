@@ -51,6 +51,13 @@ pub fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string())
 }
 
+/// A server that offers TLS, for the tests of our TLS client: the plain PostgreSQL at
+/// `TEST_PLAIN_DATABASE_URL` (Debian's, `ssl = on`; the pgvector build the rest of the
+/// suite uses has no TLS), else the test server.
+pub fn tls_server_url() -> String {
+    std::env::var("TEST_PLAIN_DATABASE_URL").unwrap_or_else(|_| admin_url())
+}
+
 /// The host and port of the test server.
 pub fn server_addr() -> (String, u16) {
     let config = tokio_postgres::Config::from_str(&admin_url()).expect("TEST_DATABASE_URL");
@@ -384,6 +391,7 @@ impl TestApp {
                 .with_storage(store)
                 .with_configured_organiser()
                 .with_configured_generators()
+                .with_configured_embedder()
                 .with_live_events(),
         );
         let addr = serve(app.clone()).await;

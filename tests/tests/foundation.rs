@@ -552,8 +552,11 @@ async fn the_health_lambda_event_drives_the_router() {
 /// These tests check our TLS client against the test server, so the server must offer
 /// TLS; a server without it fails them with what to do, rather than passing them unchecked.
 async fn require_a_server_that_offers_tls() {
-    let ssl: String = admin_client()
+    let (admin, conn) = tokio_postgres::connect(&momentarium_tests::tls_server_url(), tokio_postgres::NoTls)
         .await
+        .expect("the TLS test server");
+    tokio::spawn(conn);
+    let ssl: String = admin
         .query_one("SHOW ssl", &[])
         .await
         .unwrap()
@@ -565,8 +568,8 @@ async fn require_a_server_that_offers_tls() {
          TLS client against it. Turn it on: Debian's postgresql package does by default \
          (`ssl = on` with the snakeoil certificate of the ssl-cert package); elsewhere set \
          `ssl = on`, `ssl_cert_file` and `ssl_key_file` in postgresql.conf and reload, or \
-         point TEST_DATABASE_URL at a server that offers TLS.",
-        momentarium_tests::admin_url()
+         point TEST_PLAIN_DATABASE_URL at a server that offers TLS.",
+        momentarium_tests::tls_server_url()
     );
 }
 
@@ -584,17 +587,17 @@ async fn connection_is_encrypted(pool: &deadpool_postgres::Pool) -> Result<bool,
 
 #[tokio::test]
 async fn connections_are_encrypted_when_the_server_offers_tls_unless_sslmode_is_disable() {
-    let db = TestDb::new().await;
     require_a_server_that_offers_tls().await;
+    let url = momentarium_tests::tls_server_url();
 
-    let pool = db::create_pool(&test_config(&db.url).database).unwrap();
+    let pool = db::create_pool(&test_config(&url).database).unwrap();
     assert!(
         connection_is_encrypted(&pool).await.unwrap(),
         "the default sslmode encrypts"
     );
 
     let plain =
-        db::create_pool(&test_config(&format!("{}?sslmode=disable", db.url)).database).unwrap();
+        db::create_pool(&test_config(&format!("{url}?sslmode=disable")).database).unwrap();
     assert!(
         !connection_is_encrypted(&plain).await.unwrap(),
         "sslmode=disable is honoured"
@@ -603,8 +606,8 @@ async fn connections_are_encrypted_when_the_server_offers_tls_unless_sslmode_is_
 
 #[tokio::test]
 async fn a_ca_bundle_that_does_not_vouch_for_the_server_is_refused() {
-    let db = TestDb::new().await;
     require_a_server_that_offers_tls().await;
+    let url = momentarium_tests::tls_server_url();
     // The public roots: they do not sign this server's self-signed certificate.
     let roots = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
     assert!(
@@ -612,7 +615,7 @@ async fn a_ca_bundle_that_does_not_vouch_for_the_server_is_refused() {
         "this test needs Debian's ca-certificates package"
     );
     let config = test_config_with(
-        &format!("{}?sslmode=require", db.url),
+        &format!("{url}?sslmode=require"),
         &[("DATABASE_CA_FILE", roots.to_str().unwrap())],
     );
     let pool = db::create_pool(&config.database).unwrap();

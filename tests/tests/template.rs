@@ -303,6 +303,7 @@ fn each_http_function_serves_exactly_the_routes_the_template_sends_it() {
         ("shared_view_routes", http::shared_view_routes()),
         ("account_routes", http::account_routes()),
         ("generation_routes", http::generation_routes()),
+        ("search_routes", http::search_routes()),
         ("web_routes", http::web_routes()),
     ]);
     let joined: usize = lists.values().map(Vec::len).sum();

@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .await
         .with_configured_organiser()
         .with_configured_generators()
+        .with_configured_embedder()
         // Budget alerts: the calls that cross 80 % and 100 % are made here.
         .connect_alerts()
         .await;

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod gemini;
+pub mod gemini_embed;
 pub mod gemini_images;
 pub mod image_client;
 pub mod openai_images;

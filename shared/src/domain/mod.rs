@@ -3,6 +3,7 @@
 //!
 //! Domain types. Each is parsed once at the edge; use-cases only take parsed values.
 
+pub mod embedding;
 pub mod generation;
 pub mod inspect;
 pub mod language;

@@ -469,6 +469,33 @@ pub fn understand(
     reader.out
 }
 
+/// The words a query excludes (`-word`, `-"a phrase"`), as one `websearch_to_tsquery`
+/// input matching any of them; semantic results are filtered with it too, so that
+/// `beach -sunset` means the same on both sides.
+pub fn excluded(text: &str) -> Option<String> {
+    let words: Vec<String> = tokenise(text)
+        .into_iter()
+        .filter_map(|t| {
+            let rest = t.raw.strip_prefix('-')?;
+            let rest = rest.trim_matches(|c: char| c == '-' || c.is_whitespace());
+            (!rest.is_empty()).then(|| rest.to_string())
+        })
+        .collect();
+    (!words.is_empty()).then(|| words.join(" or "))
+}
+
+/// The words to embed: the query's words without the excluded ones and without quote
+/// marks.
+pub fn positive_text(text: &str) -> String {
+    tokenise(text)
+        .into_iter()
+        .filter(|t| !t.raw.starts_with('-'))
+        .map(|t| t.raw.replace('"', ""))
+        .filter(|w| !w.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Reciprocal Rank Fusion: each list adds 1 / (k + rank) (rank from 1) to an item's
 /// score; best first, ties in the order first seen.
 pub fn fuse(lists: &[&[Uuid]], k: f64) -> Vec<(Uuid, f64)> {
@@ -587,6 +614,14 @@ mod tests {
         assert_eq!(u.text, "\"last summer\" -Portugal");
         let u = read("\"unclosed quote");
         assert_eq!(u.text, "\"unclosed quote");
+    }
+
+    #[test]
+    fn excluded_words_are_gathered() {
+        assert_eq!(excluded("beach -sunset -\"red sky\""), Some("sunset or \"red sky\"".into()));
+        assert_eq!(excluded("beach - sunset"), None);
+        assert_eq!(excluded("well-known"), None);
+        assert_eq!(positive_text("\"sand castle\" beach -sunset"), "sand castle beach");
     }
 
     #[test]

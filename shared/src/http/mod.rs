@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod extract;
 mod galleries;
 mod generations;
+mod search;
 mod health;
 pub mod identity;
 mod images;
@@ -110,6 +111,7 @@ pub fn routes() -> Vec<Route> {
         shared_view_routes(),
         account_routes(),
         generation_routes(),
+        search_routes(),
         web_routes(),
     ]
     .into_iter()
@@ -207,6 +209,15 @@ pub fn generation_routes() -> Vec<Route> {
             generations::get_generation,
         ),
         Route::post("/api/images/{image_id}/edits", generations::create_edit),
+    ]
+}
+
+/// The `search` function: finding the caller's photos, and the searches made.
+pub fn search_routes() -> Vec<Route> {
+    vec![
+        Route::get("/api/search", search::search),
+        Route::get("/api/search/history", search::history),
+        Route::delete("/api/search/history", search::forget_history),
     ]
 }
 

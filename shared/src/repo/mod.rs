@@ -9,6 +9,7 @@ pub mod generations;
 pub mod images;
 pub mod jobs;
 pub mod limits;
+pub mod search;
 pub mod shares;
 pub mod users;
 

@@ -23,6 +23,7 @@ pub mod request_processing;
 pub mod run_delivery;
 pub mod run_generation;
 pub mod run_job;
+pub mod search;
 pub mod share_albums;
 pub mod share_links;
 pub mod sweep_jobs;

@@ -389,6 +389,9 @@ async fn run(
     debug_assert!(plan::is_partition(&organised.plan, ready.len()));
     enter(app, job, owner, JobStage::Writing).await?;
     write_result(app, job, owner, &ready, &organised).await?;
+    // Semantic search's vectors: after the albums are saved, best effort.
+    let ids: Vec<Uuid> = ready.iter().map(|r| r.image.id).collect();
+    crate::usecase::search::embed_photos(app, job.user_id, Some(job.id), &ids).await;
     tracing::info!(
         albums = organised.plan.albums.len(),
         organizer = organised.organizer,
