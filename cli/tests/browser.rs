@@ -59,7 +59,7 @@ async fn the_gallery_page_renders_with_every_image_loaded() {
     let dom = chromium(&["--dump-dom", &url], &data.path().join("profile-dom"));
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(
-        dom.contains("<h2>Saturday Morning, 10 May 2025</h2>"),
+        dom.contains("<h2>Saturday Morning in Dahlem, 10 May 2025</h2>"),
         "the page did not render:\n{dom}"
     );
     let attr = |name: &str| -> usize {

@@ -303,11 +303,11 @@ async fn an_outing_larger_than_a_batch_is_cut_and_its_parts_titled_as_one() {
 
     assert!(ok, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(
-        stdout.contains("Saturday Morning, 2 August 2025 — 50 photos"),
+        stdout.contains("Saturday Morning in Westerland, 2 August 2025 — 50 photos"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("Saturday Morning, 2 August 2025, part 2 — 10 photos"),
+        stdout.contains("Saturday Morning in Westerland, 2 August 2025, part 2 — 10 photos"),
         "the second part carries the first part's title: {stdout}"
     );
     assert!(!stdout.contains("Afternoon"), "{stdout}");

@@ -30,11 +30,11 @@ async fn organize_makes_albums_by_outing_and_a_gallery_page() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("Saturday Morning, 10 May 2025 — 4 photos"),
+        stdout.contains("Saturday Morning in Dahlem, 10 May 2025 — 4 photos"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("Saturday Evening, 2 August 2025 — 3 photos"),
+        stdout.contains("Saturday Evening in Westerland, 2 August 2025 — 3 photos"),
         "{stdout}"
     );
     assert!(
@@ -62,7 +62,7 @@ async fn organize_makes_albums_by_outing_and_a_gallery_page() {
     assert_eq!(albums.len(), 3, "{albums:?}");
 
     let page = std::fs::read_to_string(folder.path().join("momentarium.html")).unwrap();
-    assert!(page.contains("<h2>Saturday Morning, 10 May 2025</h2>"));
+    assert!(page.contains("<h2>Saturday Morning in Dahlem, 10 May 2025</h2>"));
     assert_eq!(page.matches("<figure>").count(), 8);
     assert_eq!(
         page.matches("data:image/jpeg;base64,").count(),

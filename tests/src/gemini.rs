@@ -308,7 +308,11 @@ fn answer(reply: Reply) -> std::pin::Pin<Box<dyn std::future::Future<Output = Re
 
 /// `batchEmbedContents`: at most 100 requests, each naming the model, with one text
 /// part, a task type and 768 dimensions.
-fn check_embed(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, String> {
+fn check_embed(
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, String> {
     let want = format!("/v1beta/models/{EMBEDDING_MODEL}:batchEmbedContents");
     if uri.path() != want {
         return Err(format!("path {} is not {want}", uri.path()));
@@ -345,7 +349,12 @@ fn check_embed(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Vec<(Strin
         .collect()
 }
 
-async fn handle_embed(inner: Arc<Mutex<Inner>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle_embed(
+    inner: Arc<Mutex<Inner>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (texts, scripted) = {
         let mut inner = inner.lock().unwrap();
         match check_embed(&uri, &headers, &body) {

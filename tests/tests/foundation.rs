@@ -552,15 +552,12 @@ async fn the_health_lambda_event_drives_the_router() {
 /// These tests check our TLS client against the test server, so the server must offer
 /// TLS; a server without it fails them with what to do, rather than passing them unchecked.
 async fn require_a_server_that_offers_tls() {
-    let (admin, conn) = tokio_postgres::connect(&momentarium_tests::tls_server_url(), tokio_postgres::NoTls)
-        .await
-        .expect("the TLS test server");
+    let (admin, conn) =
+        tokio_postgres::connect(&momentarium_tests::tls_server_url(), tokio_postgres::NoTls)
+            .await
+            .expect("the TLS test server");
     tokio::spawn(conn);
-    let ssl: String = admin
-        .query_one("SHOW ssl", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let ssl: String = admin.query_one("SHOW ssl", &[]).await.unwrap().get(0);
     assert_eq!(
         ssl,
         "on",
@@ -596,8 +593,7 @@ async fn connections_are_encrypted_when_the_server_offers_tls_unless_sslmode_is_
         "the default sslmode encrypts"
     );
 
-    let plain =
-        db::create_pool(&test_config(&format!("{url}?sslmode=disable")).database).unwrap();
+    let plain = db::create_pool(&test_config(&format!("{url}?sslmode=disable")).database).unwrap();
     assert!(
         !connection_is_encrypted(&plain).await.unwrap(),
         "sslmode=disable is honoured"

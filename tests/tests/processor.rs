@@ -175,7 +175,7 @@ async fn a_good_answer_becomes_albums_captions_and_recorded_tokens() {
         seen[0]
             .texts
             .iter()
-            .any(|t| t == "Photo 1: taken 2025-05-10 09:40 (UTC+02:00), at 52.4559, 13.3063"),
+            .any(|t| t == "Photo 1: taken 2025-05-10 09:40 (UTC+02:00), in Dahlem, Germany (Berlin) at 52.4559, 13.3063"),
         "{:?}",
         seen[0].texts
     );
@@ -691,9 +691,9 @@ async fn without_a_key_the_offline_organiser_makes_the_albums() {
     );
 
     let albums = assert_each_photo_once(&app, job, &ids).await;
-    assert_eq!(albums[0].0, "Saturday Morning, 10 May 2025");
+    assert_eq!(albums[0].0, "Saturday Morning in Dahlem, 10 May 2025");
     assert_eq!(albums[0].1, vec![ids[0], ids[2], ids[4]]);
-    assert_eq!(albums[1].0, "Saturday Evening, 2 August 2025");
+    assert_eq!(albums[1].0, "Saturday Evening in Westerland, 2 August 2025");
     let row = job_row(&app, job).await;
     assert_eq!(row["organizer"], "offline");
     assert_eq!(row["fallback_reason"], Value::Null);

@@ -134,23 +134,23 @@ async fn the_offline_organiser_writes_titles_in_the_persons_language() {
     let expected = [
         (
             "en",
-            "Saturday Evening, 2 August 2025",
-            "2 photos taken between 19:10 and 19:40 near",
+            "Saturday Evening in Westerland, 2 August 2025",
+            "2 photos taken between 19:10 and 19:40 in Westerland, Germany",
         ),
         (
             "de",
-            "Samstagabend, 2. August 2025",
-            "2 Fotos, aufgenommen zwischen 19:10 und 19:40 nahe",
+            "Samstagabend in Westerland, 2. August 2025",
+            "2 Fotos, aufgenommen zwischen 19:10 und 19:40 in Westerland, Schleswig-Holstein",
         ),
         (
             "fr",
-            "Samedi soir, 2 août 2025",
-            "2 photos prises entre 19:10 et 19:40 près de",
+            "Samedi soir à Westerland, 2 août 2025",
+            "2 photos prises entre 19:10 et 19:40 à Westerland, Schleswig-Holstein",
         ),
         (
             "es",
-            "Sábado por la tarde, 2 de agosto de 2025",
-            "2 fotos tomadas entre las 19:10 y las 19:40 cerca de",
+            "Sábado por la tarde en Westerland, 2 de agosto de 2025",
+            "2 fotos tomadas entre las 19:10 y las 19:40 en Westerland, Schleswig-Holstein",
         ),
     ];
     for (language, title, description) in expected {

@@ -49,35 +49,55 @@ fn alices_photos() -> Vec<Photo> {
         Photo {
             name: "IMG_0001.jpg",
             // Cascais, on the coast west of Lisbon, at 20:30.
-            exif: at(format!("{y}:07:15 20:30:00"), "+01:00", Some((38.6979, -9.4215))),
+            exif: at(
+                format!("{y}:07:15 20:30:00"),
+                "+01:00",
+                Some((38.6979, -9.4215)),
+            ),
             caption: "Sunset over the beach at the end of the day",
             tags: &["beach", "sunset"],
         },
         Photo {
             name: "IMG_0002.jpg",
             // Westerland, Sylt, at noon.
-            exif: at(format!("{y}:08:02 12:00:00"), "+02:00", Some((54.9079, 8.3089))),
+            exif: at(
+                format!("{y}:08:02 12:00:00"),
+                "+02:00",
+                Some((54.9079, 8.3089)),
+            ),
             caption: "Kids building a sandcastle on the beach",
             tags: &["beach", "sand"],
         },
         Photo {
             name: "IMG_0003.jpg",
             // Lisbon, at 21:00 (night, not evening).
-            exif: at(format!("{y}:07:16 21:00:00"), "+01:00", Some((38.7077, -9.1365))),
+            exif: at(
+                format!("{y}:07:16 21:00:00"),
+                "+01:00",
+                Some((38.7077, -9.1365)),
+            ),
             caption: "Grilled sardines for dinner",
             tags: &["dinner", "food"],
         },
         Photo {
             name: "IMG_0004.jpg",
             // Zermatt.
-            exif: at("2025:05:10 09:40:00".into(), "+02:00", Some((46.0207, 7.7491))),
+            exif: at(
+                "2025:05:10 09:40:00".into(),
+                "+02:00",
+                Some((46.0207, 7.7491)),
+            ),
             caption: "Snowy mountain above the valley",
             tags: &["mountain", "snow"],
         },
         Photo {
             name: "IMG_0005.jpg",
             // Berlin, 17:30.
-            exif: at("2019:04:03 17:30:00".into(), "+02:00", Some((52.5200, 13.4050))),
+            exif: at(
+                "2019:04:03 17:30:00".into(),
+                "+02:00",
+                Some((52.5200, 13.4050)),
+            ),
             caption: "A dog chasing a ball in the park",
             tags: &["dog", "park"],
         },
@@ -190,7 +210,11 @@ async fn found(l: &Library, q: &str) -> Value {
     assert_eq!(status, 200, "{q}: {body}");
     // Never another user's photo.
     for hit in body["results"].as_array().unwrap() {
-        assert_ne!(hit["imageId"], l.bobs.as_str(), "{q}: bob's photo in alice's results");
+        assert_ne!(
+            hit["imageId"],
+            l.bobs.as_str(),
+            "{q}: bob's photo in alice's results"
+        );
     }
     body
 }
@@ -236,12 +260,7 @@ async fn places_are_found_offline_and_shown() {
     let place_of = |i: usize| {
         rows.iter()
             .find(|r| r.get::<_, String>(0) == l.ids[i])
-            .map(|r| {
-                (
-                    r.get::<_, Option<String>>(1),
-                    r.get::<_, Option<String>>(3),
-                )
-            })
+            .map(|r| (r.get::<_, Option<String>>(1), r.get::<_, Option<String>>(3)))
             .unwrap()
     };
     assert_eq!(place_of(0), (Some("Cascais".into()), Some("PT".into())));
@@ -261,7 +280,10 @@ async fn places_are_found_offline_and_shown() {
     // The model was told where each photo was taken.
     let prompt = l.gemini.seen()[0].texts.join("\n");
     assert!(prompt.contains("in Cascais, Portugal"), "{prompt}");
-    assert!(prompt.contains("in Westerland, Germany (Schleswig-Holstein)"), "{prompt}");
+    assert!(
+        prompt.contains("in Westerland, Germany (Schleswig-Holstein)"),
+        "{prompt}"
+    );
 }
 
 #[tokio::test]
@@ -278,7 +300,10 @@ async fn queries_by_dates_places_words_phrases_and_negation_find_the_right_photo
     assert_eq!(body["mode"], "hybrid");
     assert_eq!(order(&l, &body).first(), Some(&0), "{body}");
     // Only photos in Portugal that summer at all.
-    assert!(order(&l, &body).iter().all(|i| [0, 2].contains(i)), "{body}");
+    assert!(
+        order(&l, &body).iter().all(|i| [0, 2].contains(i)),
+        "{body}"
+    );
     let hit = &body["results"][0];
     assert_eq!(hit["place"]["name"], "Cascais");
     assert_eq!(hit["albumTitle"], "Portugal Summer");
@@ -353,11 +378,15 @@ async fn queries_by_dates_places_words_phrases_and_negation_find_the_right_photo
 
     // Every query embedded, and every embedding call recorded with its tokens.
     let embedded = l.gemini.embedded();
-    assert!(embedded.iter().any(|(t, task)| t == "seaside" && task == "RETRIEVAL_QUERY"));
     assert!(
         embedded
             .iter()
-            .any(|(t, task)| t.contains("sardines") && t.contains("Album: Portugal Summer.") && task == "RETRIEVAL_DOCUMENT"),
+            .any(|(t, task)| t == "seaside" && task == "RETRIEVAL_QUERY")
+    );
+    assert!(
+        embedded.iter().any(|(t, task)| t.contains("sardines")
+            && t.contains("Album: Portugal Summer.")
+            && task == "RETRIEVAL_DOCUMENT"),
         "{embedded:?}"
     );
     let client = l.app.db.client().await;
@@ -391,7 +420,10 @@ async fn more_like_this_history_and_paging() {
     assert!([1, 2].contains(&similar[0]), "{body}");
     // Someone else's photo is not found.
     let (status, body) = search(&l.app, &l.alice, &format!("similarTo={}", l.bobs)).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
 
     // Pages: six photos, four and two, none twice.
     let (_, first) = search(&l.app, &l.alice, "limit=4").await;
@@ -458,10 +490,26 @@ async fn hostile_and_malformed_queries_get_200_or_a_clear_4xx() {
     let cases: Vec<(String, u16, Option<&str>)> = vec![
         // Past the request-line limit, then past the query's own.
         (format!("q={long}"), 414, Some("uri_too_long")),
-        (format!("q={}", "a".repeat(600)), 422, Some("query_too_long")),
-        (format!("q={}", url_encode("'; DROP TABLE images; --")), 200, None),
-        (format!("q={}", url_encode("a & b | !c <-> d:* ) (")), 200, None),
-        (format!("q={}", url_encode("\"\"\" - -- \"unclosed")), 200, None),
+        (
+            format!("q={}", "a".repeat(600)),
+            422,
+            Some("query_too_long"),
+        ),
+        (
+            format!("q={}", url_encode("'; DROP TABLE images; --")),
+            200,
+            None,
+        ),
+        (
+            format!("q={}", url_encode("a & b | !c <-> d:* ) (")),
+            200,
+            None,
+        ),
+        (
+            format!("q={}", url_encode("\"\"\" - -- \"unclosed")),
+            200,
+            None,
+        ),
         (format!("q={}", url_encode("🏖️ 日本 Ünïcödé")), 200, None),
         ("q=".into(), 200, None),
         ("q=the".into(), 200, None),
@@ -474,11 +522,23 @@ async fn hostile_and_malformed_queries_get_200_or_a_clear_4xx() {
         ("limit=abc".into(), 400, Some("invalid_limit")),
         ("cursor=zzz".into(), 400, Some("invalid_cursor")),
         ("from=2025-13-01".into(), 400, Some("invalid_date")),
-        ("from=2025-06-01&to=2025-05-01".into(), 422, Some("invalid_range")),
+        (
+            "from=2025-06-01&to=2025-05-01".into(),
+            422,
+            Some("invalid_range"),
+        ),
         ("album=nope".into(), 400, Some("invalid_id")),
         ("similarTo=nope".into(), 400, Some("invalid_id")),
-        (format!("similarTo={}", Uuid::new_v4()), 404, Some("not_found")),
-        (format!("place={}", "x".repeat(300)), 400, Some("invalid_place")),
+        (
+            format!("similarTo={}", Uuid::new_v4()),
+            404,
+            Some("not_found"),
+        ),
+        (
+            format!("place={}", "x".repeat(300)),
+            400,
+            Some("invalid_place"),
+        ),
     ];
     for (query, status, code) in cases {
         let (got, body) = search(&l.app, &l.alice, &query).await;
@@ -500,14 +560,21 @@ async fn hostile_and_malformed_queries_get_200_or_a_clear_4xx() {
     let (_, body) = search(&l.app, &l.alice, "q=the").await;
     assert_eq!(body["total"], 6);
     // Without a token: 401.
-    let response = l.app.http.get(l.app.url("/api/search?q=beach")).send().await.unwrap();
+    let response = l
+        .app
+        .http
+        .get(l.app.url("/api/search?q=beach"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
 }
 
 #[tokio::test]
 async fn a_failed_or_slow_embedding_call_answers_from_keywords_and_says_so() {
     let l = library().await;
-    l.gemini.push_embed(Reply::Error(503, "UNAVAILABLE", vec![]));
+    l.gemini
+        .push_embed(Reply::Error(503, "UNAVAILABLE", vec![]));
     let body = found(&l, "sardines").await;
     assert_eq!(body["mode"], "keyword");
     assert!(
@@ -516,8 +583,7 @@ async fn a_failed_or_slow_embedding_call_answers_from_keywords_and_says_so() {
     );
     assert_eq!(order(&l, &body), vec![2]);
     // An answer that is not vectors is refused the same way.
-    l.gemini
-        .push_embed(Reply::Text("not an embedding".into()));
+    l.gemini.push_embed(Reply::Text("not an embedding".into()));
     let body = found(&l, "dinner").await;
     assert_eq!(body["mode"], "keyword");
     // A hang: the search answers within its 3 s wait.
@@ -559,8 +625,16 @@ async fn without_a_key_or_without_pgvector_search_is_keyword_only_and_says_why()
         .upload_photos(
             &alice,
             &[
-                ("a.jpg", "image/jpeg", photos::jpeg(40, 30, [10, 80, 160], &exif("2025:08:02 18:05:00"))),
-                ("b.jpg", "image/jpeg", photos::jpeg(40, 30, [12, 82, 150], &exif("2025:08:02 18:40:00"))),
+                (
+                    "a.jpg",
+                    "image/jpeg",
+                    photos::jpeg(40, 30, [10, 80, 160], &exif("2025:08:02 18:05:00")),
+                ),
+                (
+                    "b.jpg",
+                    "image/jpeg",
+                    photos::jpeg(40, 30, [12, 82, 150], &exif("2025:08:02 18:40:00")),
+                ),
             ],
         )
         .await;
@@ -584,7 +658,10 @@ async fn without_a_key_or_without_pgvector_search_is_keyword_only_and_says_why()
     assert_eq!(body["understood"]["place"]["countryCode"], "DE");
     assert_eq!(body["mode"], "keyword");
     assert!(
-        body["modeReason"].as_str().unwrap().contains("GEMINI_API_KEY"),
+        body["modeReason"]
+            .as_str()
+            .unwrap()
+            .contains("GEMINI_API_KEY"),
         "{body}"
     );
 
@@ -611,9 +688,8 @@ async fn without_a_key_or_without_pgvector_search_is_keyword_only_and_says_why()
 #[tokio::test]
 async fn migrating_a_server_without_pgvector_leaves_keyword_search_ready() {
     use momentarium_shared::adapter::postgres as db;
-    let plain = std::env::var("TEST_PLAIN_DATABASE_URL").expect(
-        "TEST_PLAIN_DATABASE_URL: a PostgreSQL without pgvector (./infra/test.sh sets it)",
-    );
+    let plain = std::env::var("TEST_PLAIN_DATABASE_URL")
+        .expect("TEST_PLAIN_DATABASE_URL: a PostgreSQL without pgvector (./infra/test.sh sets it)");
     let (admin, conn) = tokio_postgres::connect(&plain, tokio_postgres::NoTls)
         .await
         .expect("the plain PostgreSQL server");
@@ -626,7 +702,10 @@ async fn migrating_a_server_without_pgvector_leaves_keyword_search_ready() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(available, 0, "TEST_PLAIN_DATABASE_URL must have no pgvector");
+    assert_eq!(
+        available, 0,
+        "TEST_PLAIN_DATABASE_URL must have no pgvector"
+    );
     assert_ne!(plain, admin_url());
     let name = format!("momentarium_plain_{}", Uuid::new_v4().simple());
     admin
@@ -638,7 +717,9 @@ async fn migrating_a_server_without_pgvector_leaves_keyword_search_ready() {
         None => panic!("TEST_PLAIN_DATABASE_URL needs a database name"),
     };
     let pool = db::create_pool(&momentarium_tests::test_config(&url).database).unwrap();
-    let report = db::migrate(&pool).await.expect("migrations without pgvector");
+    let report = db::migrate(&pool)
+        .await
+        .expect("migrations without pgvector");
     assert!(!report.vectors);
     let client = pool.get().await.unwrap();
     let table: Option<String> = client

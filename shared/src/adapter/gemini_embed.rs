@@ -169,7 +169,10 @@ mod tests {
             (json!({}).to_string(), 1),
         ] {
             assert!(
-                matches!(parse_response(body.as_bytes(), n), Err(EmbedError::Unusable(_))),
+                matches!(
+                    parse_response(body.as_bytes(), n),
+                    Err(EmbedError::Unusable(_))
+                ),
                 "{body}"
             );
         }

@@ -307,7 +307,10 @@ mod tests {
             Language::En.day_title(&t, None),
             "Saturday Evening, 2 August 2025"
         );
-        assert_eq!(Language::De.day_title(&t, None), "Samstagabend, 2. August 2025");
+        assert_eq!(
+            Language::De.day_title(&t, None),
+            "Samstagabend, 2. August 2025"
+        );
         assert_eq!(Language::Fr.day_title(&t, None), "Samedi soir, 2 août 2025");
         assert_eq!(
             Language::Es.day_title(&t, None),

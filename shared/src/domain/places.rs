@@ -38,6 +38,18 @@ impl Place {
         }
     }
 
+    /// Without the English country name, for text in other languages:
+    /// "Westerland, Schleswig-Holstein"; the country's English name only when nothing
+    /// else is known.
+    pub fn regional_label(&self) -> String {
+        match (&self.name, &self.region) {
+            (Some(n), Some(r)) if n != r => format!("{n}, {r}"),
+            (Some(n), _) => n.clone(),
+            (None, Some(r)) => r.clone(),
+            (None, None) => self.label(),
+        }
+    }
+
     /// The most specific name: the town, else the region, else the country.
     pub fn short(&self) -> String {
         self.name

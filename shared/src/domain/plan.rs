@@ -347,7 +347,12 @@ pub fn offline_plan(facts: &[PhotoFacts], language: Language) -> Plan {
                 _ => language.photos(members.len()),
             };
             if let Some(p) = &place {
-                description.push_str(&format!(" {} {}", language.in_word(), p.label()));
+                // Country names are English; other languages get the region instead.
+                let label = match language {
+                    Language::En => p.label(),
+                    _ => p.regional_label(),
+                };
+                description.push_str(&format!(" {} {label}", language.in_word()));
             } else if let (Some(lat), Some(lon)) = (first.latitude, first.longitude) {
                 description.push_str(&format!(
                     "{} {:.2}° {}, {:.2}° {}",

@@ -330,13 +330,13 @@ impl Reader<'_> {
                     let back = i64::from(rel == "last");
                     let r = match unit {
                         "week" => {
-                            let monday = today.week(Weekday::Mon).first_day() - Duration::weeks(back);
+                            let monday =
+                                today.week(Weekday::Mon).first_day() - Duration::weeks(back);
                             Some((monday, monday + Duration::days(6)))
                         }
                         "weekend" => {
                             // The weekend that has begun this week, else the one before.
-                            let mut sat =
-                                today.week(Weekday::Mon).first_day() + Duration::days(5);
+                            let mut sat = today.week(Weekday::Mon).first_day() + Duration::days(5);
                             if sat > today || back == 1 {
                                 sat -= Duration::weeks(1);
                             }
@@ -347,9 +347,9 @@ impl Reader<'_> {
                             Some((sat, sat + Duration::days(1)))
                         }
                         "month" => {
-                            let first = today.with_day(1).and_then(|d| {
-                                d.checked_sub_months(Months::new(back as u32))
-                            });
+                            let first = today
+                                .with_day(1)
+                                .and_then(|d| d.checked_sub_months(Months::new(back as u32)));
                             first.and_then(|f| month_range(f.year(), f.month()))
                         }
                         _ => {
@@ -432,7 +432,10 @@ pub fn place_candidates(q: &str) -> Vec<String> {
     let mut out = Vec::new();
     for len in 1..=MAX_PLACE_WORDS {
         for run in words.windows(len) {
-            if run.iter().all(|w| !w.is_empty() && w.chars().any(char::is_alphabetic)) {
+            if run
+                .iter()
+                .all(|w| !w.is_empty() && w.chars().any(char::is_alphabetic))
+            {
                 let phrase = run.join(" ");
                 if !out.contains(&phrase) {
                     out.push(phrase);
@@ -446,11 +449,7 @@ pub fn place_candidates(q: &str) -> Vec<String> {
 
 /// Reads a query. `known_places` maps the lowercase names of the caller's towns and
 /// regions to the name as stored.
-pub fn understand(
-    q: &str,
-    today: NaiveDate,
-    known_places: &HashMap<String, String>,
-) -> Understood {
+pub fn understand(q: &str, today: NaiveDate, known_places: &HashMap<String, String>) -> Understood {
     let mut reader = Reader {
         tokens: tokenise(q),
         today,
@@ -532,7 +531,10 @@ mod tests {
         // A Thursday.
         let mut known = HashMap::new();
         known.insert("westerland".to_string(), "Westerland".to_string());
-        known.insert("vila franca de xira".to_string(), "Vila Franca de Xira".to_string());
+        known.insert(
+            "vila franca de xira".to_string(),
+            "Vila Franca de Xira".to_string(),
+        );
         understand(q, d("2026-11-26"), &known)
     }
 
@@ -548,13 +550,22 @@ mod tests {
     #[test]
     fn dates_in_plain_words() {
         let u = read("2019");
-        assert_eq!((u.from, u.to), (Some(d("2019-01-01")), Some(d("2019-12-31"))));
+        assert_eq!(
+            (u.from, u.to),
+            (Some(d("2019-01-01")), Some(d("2019-12-31")))
+        );
         assert_eq!(u.text, "");
         let u = read("cake May 2025");
-        assert_eq!((u.from, u.to), (Some(d("2025-05-01")), Some(d("2025-05-31"))));
+        assert_eq!(
+            (u.from, u.to),
+            (Some(d("2025-05-01")), Some(d("2025-05-31")))
+        );
         assert_eq!(u.text, "cake");
         let u = read("april 2018");
-        assert_eq!((u.from, u.to), (Some(d("2018-04-01")), Some(d("2018-04-30"))));
+        assert_eq!(
+            (u.from, u.to),
+            (Some(d("2018-04-01")), Some(d("2018-04-30")))
+        );
         // A month not yet come this year is last year's.
         let u = read("in December");
         assert_eq!(u.from, Some(d("2025-12-01")));
@@ -565,22 +576,46 @@ mod tests {
         assert_eq!(u.from, None);
         assert_eq!(u.text, "you may like this");
         let u = read("this weekend");
-        assert_eq!((u.from, u.to), (Some(d("2026-11-21")), Some(d("2026-11-22"))));
+        assert_eq!(
+            (u.from, u.to),
+            (Some(d("2026-11-21")), Some(d("2026-11-22")))
+        );
         let u = read("last weekend");
-        assert_eq!((u.from, u.to), (Some(d("2026-11-21")), Some(d("2026-11-22"))));
+        assert_eq!(
+            (u.from, u.to),
+            (Some(d("2026-11-21")), Some(d("2026-11-22")))
+        );
         let u = read("last week");
-        assert_eq!((u.from, u.to), (Some(d("2026-11-16")), Some(d("2026-11-22"))));
+        assert_eq!(
+            (u.from, u.to),
+            (Some(d("2026-11-16")), Some(d("2026-11-22")))
+        );
         let u = read("yesterday");
-        assert_eq!((u.from, u.to), (Some(d("2026-11-25")), Some(d("2026-11-25"))));
+        assert_eq!(
+            (u.from, u.to),
+            (Some(d("2026-11-25")), Some(d("2026-11-25")))
+        );
         let u = read("last month");
-        assert_eq!((u.from, u.to), (Some(d("2026-10-01")), Some(d("2026-10-31"))));
+        assert_eq!(
+            (u.from, u.to),
+            (Some(d("2026-10-01")), Some(d("2026-10-31")))
+        );
         let u = read("this winter");
         // Winter 2026 begins in December: not yet, so last winter.
-        assert_eq!((u.from, u.to), (Some(d("2025-12-01")), Some(d("2026-02-28"))));
+        assert_eq!(
+            (u.from, u.to),
+            (Some(d("2025-12-01")), Some(d("2026-02-28")))
+        );
         let u = read("summer 2024");
-        assert_eq!((u.from, u.to), (Some(d("2024-06-01")), Some(d("2024-08-31"))));
+        assert_eq!(
+            (u.from, u.to),
+            (Some(d("2024-06-01")), Some(d("2024-08-31")))
+        );
         let u = read("2019-2021");
-        assert_eq!((u.from, u.to), (Some(d("2019-01-01")), Some(d("2021-12-31"))));
+        assert_eq!(
+            (u.from, u.to),
+            (Some(d("2019-01-01")), Some(d("2021-12-31")))
+        );
         let u = read("dinner in the evening");
         assert_eq!(u.part_of_day, Some(DayPart::Evening));
         assert_eq!(u.text, "dinner");
@@ -595,7 +630,10 @@ mod tests {
         assert_eq!(u.place.unwrap().name.as_deref(), Some("Westerland"));
         assert_eq!(u.text, "dunes");
         let u = read("vila franca de xira market");
-        assert_eq!(u.place.unwrap().name.as_deref(), Some("Vila Franca de Xira"));
+        assert_eq!(
+            u.place.unwrap().name.as_deref(),
+            Some("Vila Franca de Xira")
+        );
         assert_eq!(u.text, "market");
         let u = read("united kingdom");
         assert_eq!(u.place.unwrap().country_code.as_deref(), Some("GB"));
@@ -618,15 +656,30 @@ mod tests {
 
     #[test]
     fn excluded_words_are_gathered() {
-        assert_eq!(excluded("beach -sunset -\"red sky\""), Some("sunset or \"red sky\"".into()));
+        assert_eq!(
+            excluded("beach -sunset -\"red sky\""),
+            Some("sunset or \"red sky\"".into())
+        );
         assert_eq!(excluded("beach - sunset"), None);
         assert_eq!(excluded("well-known"), None);
-        assert_eq!(positive_text("\"sand castle\" beach -sunset"), "sand castle beach");
+        assert_eq!(
+            positive_text("\"sand castle\" beach -sunset"),
+            "sand castle beach"
+        );
     }
 
     #[test]
     fn hostile_input_is_just_text() {
-        for q in ["'; DROP TABLE images; --", "a & b | !c <-> d:*", "🏖️ 🌅", "", "   ", "\"\"\"", "--", "-"] {
+        for q in [
+            "'; DROP TABLE images; --",
+            "a & b | !c <-> d:*",
+            "🏖️ 🌅",
+            "",
+            "   ",
+            "\"\"\"",
+            "--",
+            "-",
+        ] {
             let u = read(q);
             assert!(u.from.is_none() && u.place.is_none(), "{q}");
         }

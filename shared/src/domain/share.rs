@@ -9,6 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::domain::places::{Place, country_name};
+
 /// Random bytes in a token: 256 bits, 43 characters of base64url.
 const TOKEN_BYTES: usize = 32;
 const TOKEN_CHARS: usize = 43;
@@ -83,15 +85,39 @@ static COORDINATES: LazyLock<regex::Regex> = LazyLock::new(|| {
 });
 
 /// What a share that hides locations cuts out of the text it shows (titles,
-/// descriptions, captions, tags): coordinates, and the names of the cameras its photos
-/// were taken with. Place names a model wrote in its own words stay.
+/// descriptions, captions, tags): coordinates, the names of the cameras its photos were
+/// taken with, and the names of their places (town, region, country), with the word
+/// that leads to them ("in Westerland, Germany"). Places a model named that no photo's
+/// GPS points to stay.
 pub struct Redactor {
     cameras: Option<regex::Regex>,
+    places: Option<regex::Regex>,
+}
+
+/// One alternation of `names`, longest first, as whole words.
+fn any_of(mut names: Vec<String>) -> Option<String> {
+    names.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
+    names.dedup();
+    (!names.is_empty()).then(|| {
+        names
+            .iter()
+            .map(|n| regex::escape(n))
+            .collect::<Vec<_>>()
+            .join("|")
+    })
 }
 
 impl Redactor {
-    /// `cameras`: each photo's make and model, as recorded.
+    /// `cameras`: each photo's make and model, as recorded. No places.
     pub fn new<'a>(cameras: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Self {
+        Self::with_places(cameras, std::iter::empty())
+    }
+
+    /// `cameras` as in [`Redactor::new`]; `places`: each photo's place.
+    pub fn with_places<'a>(
+        cameras: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
+        places: impl IntoIterator<Item = &'a Place>,
+    ) -> Self {
         let mut names: Vec<String> = Vec::new();
         for (make, model) in cameras {
             let model = model.map(str::trim).filter(|m| m.chars().count() >= 3);
@@ -102,14 +128,25 @@ impl Redactor {
                 names.push(model.to_string());
             }
         }
-        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        names.dedup();
-        let cameras = (!names.is_empty()).then(|| {
-            let alternatives: Vec<String> = names.iter().map(|n| regex::escape(n)).collect();
-            regex::Regex::new(&format!(r"(?i)\b(?:{})\b", alternatives.join("|")))
+        let cameras = any_of(names).map(|alternatives| {
+            regex::Regex::new(&format!(r"(?i)\b(?:{alternatives})\b"))
                 .expect("escaped names compile")
         });
-        Self { cameras }
+        let mut names: Vec<String> = Vec::new();
+        for place in places {
+            names.extend(place.name.iter().cloned());
+            names.extend(place.region.iter().cloned());
+            names.extend(country_name(&place.country_code).map(str::to_string));
+        }
+        names.retain(|n| n.chars().count() >= 2);
+        let places = any_of(names).map(|alternatives| {
+            // "in Westerland, Germany", "à Lisbonne", "near Lisbon", "Westerland".
+            regex::Regex::new(&format!(
+                r"(?i)(?:\s*\b(?:in|at|near|bei|nahe|à|près de|en|cerca de)\s+)?\b(?:{alternatives})\b(?:\s*,\s*(?:{alternatives})\b)*"
+            ))
+            .expect("escaped names compile")
+        });
+        Self { cameras, places }
     }
 
     /// `text` without coordinates or camera names, its spacing and punctuation tidied.
@@ -119,6 +156,11 @@ impl Redactor {
             && cameras.is_match(&out)
         {
             out = tidy(&cameras.replace_all(&out, ""));
+        }
+        if let Some(places) = &self.places
+            && places.is_match(&out)
+        {
+            out = tidy(&places.replace_all(&out, ""));
         }
         out
     }
@@ -188,6 +230,30 @@ mod tests {
         assert_eq!(
             without_coordinates("3.5 km walk, 2 hours"),
             "3.5 km walk, 2 hours"
+        );
+    }
+
+    #[test]
+    fn place_names_are_cut_with_the_word_before_them() {
+        let sylt = Place {
+            name: Some("Westerland".into()),
+            region: Some("Schleswig-Holstein".into()),
+            country_code: "DE".into(),
+        };
+        let r = Redactor::with_places([], [&sylt]);
+        assert_eq!(
+            r.scrub("Saturday Evening in Westerland, 2 August 2025"),
+            "Saturday Evening, 2 August 2025"
+        );
+        assert_eq!(
+            r.scrub("2 photos taken between 19:10 and 19:25 in Westerland, Germany."),
+            "2 photos taken between 19:10 and 19:25."
+        );
+        assert_eq!(r.scrub("Dunes near westerland"), "Dunes");
+        assert_eq!(r.scrub("Westerland beach"), "beach");
+        assert_eq!(
+            r.scrub("An evening in the dunes"),
+            "An evening in the dunes"
         );
     }
 

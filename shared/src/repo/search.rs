@@ -465,7 +465,10 @@ pub async fn history(
 }
 
 /// Forgets the caller's history; returns how many entries went.
-pub async fn forget(client: &impl GenericClient, user_id: Uuid) -> Result<u64, tokio_postgres::Error> {
+pub async fn forget(
+    client: &impl GenericClient,
+    user_id: Uuid,
+) -> Result<u64, tokio_postgres::Error> {
     let stmt = client
         .prepare_cached("DELETE FROM search_history WHERE user_id = $1")
         .await?;

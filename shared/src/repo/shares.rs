@@ -239,6 +239,7 @@ pub struct SharedPhotoRow {
     pub longitude: Option<f64>,
     pub camera_make: Option<String>,
     pub camera_model: Option<String>,
+    pub place: Option<crate::domain::places::Place>,
 }
 
 /// The albums of a gallery (or the one album) with their uploaded photos, in order.
@@ -253,7 +254,7 @@ pub async fn shared_photos(
             "SELECT a.id, a.title, a.description, i.id, i.width, i.height, i.taken_at, \
                     i.taken_at_offset_minutes, i.caption, i.tags, i.detected_content_type, \
                     coalesce(i.renditions, false), i.latitude, i.longitude, \
-                    i.camera_make, i.camera_model \
+                    i.camera_make, i.camera_model, i.place, i.region, i.country_code \
              FROM albums a \
              LEFT JOIN album_images ai ON ai.album_id = a.id \
              LEFT JOIN images i ON i.id = ai.image_id AND i.user_id = a.user_id \
@@ -284,6 +285,7 @@ pub async fn shared_photos(
                 longitude: row.try_get(13)?,
                 camera_make: row.try_get(14)?,
                 camera_model: row.try_get(15)?,
+                place: crate::repo::images::place_from(row, 16, 17, 18)?,
             })
         })
         .collect()

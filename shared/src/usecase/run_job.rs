@@ -354,7 +354,10 @@ fn context_line(image: &BatchImage) -> String {
                 .filter(|r| Some(*r) != place.name.as_deref())
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default();
-            parts.push(format!("in {}{region} at {lat:.4}, {lon:.4}", place.label()));
+            parts.push(format!(
+                "in {}{region} at {lat:.4}, {lon:.4}",
+                place.label()
+            ));
         }
         (None, Some((lat, lon))) => parts.push(format!("at {lat:.4}, {lon:.4}")),
         _ => {}

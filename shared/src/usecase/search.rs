@@ -97,13 +97,17 @@ fn parse_date(raw: &str, name: &str) -> Result<NaiveDate, ApiError> {
 }
 
 fn parse_uuid(raw: &str, name: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw.trim())
-        .map_err(|_| bad("invalid_id", format!("`{name}` must be a UUID.")))
+    Uuid::parse_str(raw.trim()).map_err(|_| bad("invalid_id", format!("`{name}` must be a UUID.")))
 }
 
 fn parse_cursor(raw: Option<&str>) -> Result<usize, ApiError> {
     let Some(raw) = raw else { return Ok(0) };
-    let invalid = || bad("invalid_cursor", "This cursor is not one a search gave out.");
+    let invalid = || {
+        bad(
+            "invalid_cursor",
+            "This cursor is not one a search gave out.",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
     let offset: usize = text
@@ -141,7 +145,12 @@ fn apply_explicit(
             details: None,
         });
     }
-    if let Some(place) = ask.place.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(place) = ask
+        .place
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         if place.chars().count() > 200 {
             return Err(bad("invalid_place", "`place` is at most 200 characters."));
         }
@@ -263,7 +272,17 @@ pub async fn search(app: &App, caller: &Caller, ask: SearchAsk) -> Result<Search
             Err(reason) => (Mode::Keyword, Some(reason), keyword),
         }
     };
-    let outcome = page(app, caller, understood, mode, mode_reason, ranked, limit, offset).await?;
+    let outcome = page(
+        app,
+        caller,
+        understood,
+        mode,
+        mode_reason,
+        ranked,
+        limit,
+        offset,
+    )
+    .await?;
     if offset == 0 && !q.trim().is_empty() {
         let (q, total) = (q.trim().to_string(), outcome.total as i32);
         let remembered = db::with_client(&app.pool, |client| {
@@ -351,11 +370,11 @@ async fn semantic(
         app.config.gemini.search_max_distance,
         POOL as i64,
     )
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "the semantic query failed; answering from keywords");
-            "the semantic query failed".to_string()
-        })
+    .await
+    .map_err(|e| {
+        tracing::warn!(error = %e, "the semantic query failed; answering from keywords");
+        "the semantic query failed".to_string()
+    })
 }
 
 /// "More like this": nearest to the photo's own embedding; without one, photos that
@@ -398,10 +417,20 @@ async fn similar_to(
             app.config.gemini.search_max_distance,
             POOL as i64,
         )
-            .await
-            .map_err(DbError::from)?;
+        .await
+        .map_err(DbError::from)?;
         drop(client);
-        return page(app, caller, understood, Mode::Similar, None, near, limit, offset).await;
+        return page(
+            app,
+            caller,
+            understood,
+            Mode::Similar,
+            None,
+            near,
+            limit,
+            offset,
+        )
+        .await;
     }
     // Keywords: any of its tags, its town, its caption's words.
     let mut words: Vec<String> = source.tags.clone();
@@ -437,7 +466,17 @@ async fn similar_to(
     } else {
         "this database has no pgvector".to_string()
     };
-    page(app, caller, understood, Mode::Keyword, Some(reason), ranked, limit, offset).await
+    page(
+        app,
+        caller,
+        understood,
+        Mode::Keyword,
+        Some(reason),
+        ranked,
+        limit,
+        offset,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -586,10 +625,8 @@ pub async fn embed_photos(app: &App, user_id: Uuid, job_id: Option<Uuid>, ids: &
                 model: embedder.model(),
                 error: answer.as_ref().err().map(ToString::to_string),
                 usage: ImageUsage {
-                    input_tokens: i32::try_from(
-                        crate::domain::embedding::estimated_tokens(&texts),
-                    )
-                    .unwrap_or(i32::MAX),
+                    input_tokens: i32::try_from(crate::domain::embedding::estimated_tokens(&texts))
+                        .unwrap_or(i32::MAX),
                     ..ImageUsage::default()
                 },
                 images: 0,

@@ -62,9 +62,10 @@ pub async fn render(
     }
     let urls = storage.url_signer().await.map_err(ApiError::internal)?;
     let redactor = (!reveal.location).then(|| {
-        Redactor::new(
+        Redactor::with_places(
             rows.iter()
                 .map(|r| (r.camera_make.as_deref(), r.camera_model.as_deref())),
+            rows.iter().filter_map(|r| r.place.as_ref()),
         )
     });
     let text = |s: String| match &redactor {
@@ -95,6 +96,7 @@ pub async fn render(
             longitude,
             camera_make,
             camera_model,
+            place: _,
         } = row;
         if albums.last().map(|a| a.album_id) != Some(album_id) {
             albums.push(SharedAlbum {
