@@ -219,6 +219,9 @@ async fn identity_problems_are_401s_on_every_user_route() {
         (reqwest::Method::GET, "/api/me".into()),
         (reqwest::Method::PATCH, "/api/me".into()),
         (reqwest::Method::GET, "/api/usage".into()),
+        (reqwest::Method::GET, "/api/search?q=beach".into()),
+        (reqwest::Method::GET, "/api/search/history".into()),
+        (reqwest::Method::DELETE, "/api/search/history".into()),
         (reqwest::Method::POST, "/api/generations".into()),
         (reqwest::Method::GET, "/api/generations".into()),
         (
@@ -1604,4 +1607,157 @@ async fn settings_refuse_each_kind_of_bad_change() {
         (me["displayName"].clone(), me["language"].as_str()),
         (Value::Null, Some("en"))
     );
+}
+
+#[tokio::test]
+async fn search_refuses_each_kind_of_bad_query() {
+    let app = TestApp::spawn().await;
+    let token = app.token("alice");
+    let t = Some(token.as_str());
+    let mine = app.upload_samples(&token, 1).await;
+    let bob = app.token("bob");
+    let bobs = app.upload_samples(&bob, 1).await;
+    let long = format!("/api/search?q={}", "b".repeat(501));
+    let too_long_for_a_url = format!("/api/search?q={}", "b".repeat(9000));
+    let others = format!("/api/search?similarTo={}", bobs[0]);
+    let unknown = format!("/api/search?similarTo={}", Uuid::new_v4());
+    let place = format!("/api/search?place={}", "p".repeat(201));
+    run(
+        &app,
+        vec![
+            get("query: 501 characters", &long, t, 422, "query_too_long"),
+            get(
+                "query: past the request-line limit",
+                &too_long_for_a_url,
+                t,
+                414,
+                "uri_too_long",
+            ),
+            get(
+                "query: a NUL",
+                "/api/search?q=a%00b",
+                t,
+                400,
+                "invalid_query",
+            ),
+            get(
+                "unknown parameter",
+                "/api/search?sort=new",
+                t,
+                400,
+                "invalid_query",
+            ),
+            get(
+                "parameter twice",
+                "/api/search?q=a&q=b",
+                t,
+                400,
+                "invalid_query",
+            ),
+            get(
+                "limit: zero",
+                "/api/search?limit=0",
+                t,
+                400,
+                "invalid_limit",
+            ),
+            get(
+                "limit: 101",
+                "/api/search?limit=101",
+                t,
+                400,
+                "invalid_limit",
+            ),
+            get(
+                "limit: a word",
+                "/api/search?limit=ten",
+                t,
+                400,
+                "invalid_limit",
+            ),
+            get(
+                "cursor: not ours",
+                "/api/search?cursor=zzz",
+                t,
+                400,
+                "invalid_cursor",
+            ),
+            get(
+                "cursor: too deep",
+                "/api/search?cursor=bzo5OTk5",
+                t,
+                400,
+                "invalid_cursor",
+            ),
+            get(
+                "from: not a date",
+                "/api/search?from=May",
+                t,
+                400,
+                "invalid_date",
+            ),
+            get(
+                "to: month 13",
+                "/api/search?to=2025-13-01",
+                t,
+                400,
+                "invalid_date",
+            ),
+            get(
+                "from after to",
+                "/api/search?from=2025-06-02&to=2025-06-01",
+                t,
+                422,
+                "invalid_range",
+            ),
+            get(
+                "album: not a uuid",
+                "/api/search?album=x",
+                t,
+                400,
+                "invalid_id",
+            ),
+            get(
+                "similarTo: not a uuid",
+                "/api/search?similarTo=x",
+                t,
+                400,
+                "invalid_id",
+            ),
+            get(
+                "similarTo: someone else's photo",
+                &others,
+                t,
+                404,
+                "not_found",
+            ),
+            get("similarTo: no such photo", &unknown, t, 404, "not_found"),
+            get("place: 201 characters", &place, t, 400, "invalid_place"),
+            Case {
+                name: "history: POST is not the method",
+                method: reqwest::Method::POST,
+                path: "/api/search/history".into(),
+                token: Some(token.clone()),
+                body: Body::None,
+                headers: vec![],
+                status: 405,
+                code: "method_not_allowed",
+            },
+        ],
+    )
+    .await;
+    // None of them was remembered, and Alice's own photo is still found.
+    let history: Value = app
+        .get("/api/search/history", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["searches"], json!([]));
+    let (status, found) = {
+        let r = app.get("/api/search", &token).await;
+        (r.status(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(status, 200);
+    assert_eq!(found["results"][0]["imageId"], mine[0].as_str());
 }

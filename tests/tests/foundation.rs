@@ -8,8 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use momentarium_shared::adapter::postgres as db;
 use momentarium_shared::http;
 use momentarium_tests::{
-    TestApp, TestDb, admin_client, client, database_url_at, serve, server_addr, test_config,
-    test_config_with,
+    TestApp, TestDb, client, database_url_at, serve, server_addr, test_config, test_config_with,
 };
 use serde_json::Value;
 use tokio_postgres::error::SqlState;

@@ -496,3 +496,21 @@ async fn generation_events_drive_their_handlers() {
     assert_eq!(status, 200);
     assert_eq!(body["generations"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn search_events_drive_their_handlers() {
+    let app = TestApp::spawn().await;
+    let (status, body) = invoke(&app, event("search")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["understood"]["place"]["countryCode"], "PT");
+    assert_eq!(body["understood"]["text"], "beach at sunset");
+    assert_eq!(body["mode"], "keyword");
+    let (status, body) = invoke(&app, event("search-history")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["searches"][0]["query"],
+        "beach at sunset in Portugal last summer"
+    );
+    let (status, body) = invoke(&app, event("forget-search-history")).await;
+    assert_eq!((status, body["deleted"].as_u64()), (200, Some(1)));
+}

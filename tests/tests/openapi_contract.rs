@@ -1096,3 +1096,140 @@ async fn usage_and_limit_responses_match_the_documented_schemas() {
     let (status, _) = call(&app, &spec, "get", "/api/usage", "/api/usage", None, None).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn search_responses_match_the_documented_schemas() {
+    let spec = Spec::load();
+    let gemini = GeminiServer::start(vec![Reply::answer(json!({
+        "albums": [{"title": "Coast", "description": "Evening.", "cover": 1, "photos": [1, 2]}],
+        "photos": [
+            {"photo": 1, "caption": "Sunset over the beach", "tags": ["beach"]},
+            {"photo": 2, "caption": "Dunes in the wind", "tags": ["dunes"]}
+        ]
+    }))])
+    .await;
+    let app = TestApp::spawn_with_gemini(&gemini, &[]).await;
+    let alice = app.token("alice");
+    let a = Some(alice.as_str());
+    let exif = Exif {
+        taken: Some("2025:08:02 18:05:00"),
+        offset: Some("+02:00"),
+        gps: Some((54.9079, 8.3089)),
+        ..Exif::default()
+    };
+    let ids = app
+        .upload_photos(
+            &alice,
+            &[
+                (
+                    "a.jpg",
+                    "image/jpeg",
+                    photos::jpeg(40, 30, [9, 80, 160], &exif),
+                ),
+                (
+                    "b.jpg",
+                    "image/jpeg",
+                    photos::jpeg(40, 30, [90, 80, 60], &Exif::default()),
+                ),
+            ],
+        )
+        .await;
+    let job = app.process_job_id(&alice, &ids).await;
+    app.run_job_now(job).await.unwrap();
+    let s = "/api/search";
+    // Hybrid, with a place in the results.
+    let (status, body) = call(
+        &app,
+        &spec,
+        "get",
+        s,
+        "/api/search?q=beach%20in%20Germany%202025",
+        a,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["mode"].as_str()),
+        (200, Some("hybrid")),
+        "{body}"
+    );
+    assert_eq!(body["results"][0]["place"]["name"], "Westerland");
+    // More like this; filters only; a page; keyword with a reason.
+    let (status, body) = call(
+        &app,
+        &spec,
+        "get",
+        s,
+        &format!("/api/search?similarTo={}", ids[0]),
+        a,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["mode"].as_str()),
+        (200, Some("similar")),
+        "{body}"
+    );
+    let (status, body) = call(
+        &app,
+        &spec,
+        "get",
+        s,
+        "/api/search?from=2025-08-01&to=2025-08-31&limit=1",
+        a,
+        None,
+    )
+    .await;
+    assert_eq!((status, body["total"].as_u64()), (200, Some(1)));
+    gemini.push_embed(Reply::Error(503, "UNAVAILABLE", vec![]));
+    let (status, body) = call(
+        &app,
+        &spec,
+        "get",
+        s,
+        "/api/search?q=dunes%20in%20the%20evening",
+        a,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["mode"].as_str()),
+        (200, Some("keyword")),
+        "{body}"
+    );
+    assert_eq!(body["understood"]["partOfDay"], "evening");
+    // Errors.
+    for (path, want) in [
+        ("/api/search?limit=0", 400),
+        (&*format!("/api/search?similarTo={}", Uuid::new_v4()), 404),
+        ("/api/search?from=2025-02-01&to=2025-01-01", 422),
+    ] {
+        let (status, _) = call(&app, &spec, "get", s, path, a, None).await;
+        assert_eq!(status, want, "{path}");
+    }
+    let (status, _) = call(&app, &spec, "get", s, s, None, None).await;
+    assert_eq!(status, 401);
+    // The image's details carry its place.
+    let (status, _) = call(
+        &app,
+        &spec,
+        "get",
+        "/api/images/{imageId}",
+        &format!("/api/images/{}", ids[0]),
+        a,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // History.
+    let h = "/api/search/history";
+    let (status, body) = call(&app, &spec, "get", h, h, a, None).await;
+    assert_eq!(
+        (status, body["searches"].as_array().unwrap().len()),
+        (200, 2)
+    );
+    let (status, body) = call(&app, &spec, "delete", h, h, a, None).await;
+    assert_eq!((status, body["deleted"].as_u64()), (200, Some(2)));
+    let (status, _) = call(&app, &spec, "get", h, h, None, None).await;
+    assert_eq!(status, 401);
+}

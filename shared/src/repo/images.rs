@@ -157,6 +157,19 @@ pub async fn find_many(
     super::fetch_all(client, &sql, &[&user_id, &ids]).await
 }
 
+/// What inspecting one version of an upload found.
+#[derive(Debug, Clone, Copy)]
+pub struct Inspected<'a> {
+    pub size: u64,
+    pub inspection: &'a Inspection,
+    /// The ETag of the version inspected.
+    pub etag: Option<&'a str>,
+    /// Whether its renditions were made.
+    pub renditions: bool,
+    /// Where its GPS points.
+    pub place: Option<&'a Place>,
+}
+
 /// Records an inspected upload and the ETag of the version inspected. A `pending_upload`
 /// row changes; so does an `uploaded` one still holding `previous_etag` (a new version
 /// re-inspected). Running it twice, or after a rejection, does nothing. Returns whether
@@ -164,13 +177,16 @@ pub async fn find_many(
 pub async fn mark_uploaded(
     client: &impl GenericClient,
     id: Uuid,
-    size: u64,
-    inspection: &Inspection,
-    etag: Option<&str>,
+    found: Inspected<'_>,
     previous_etag: Option<&str>,
-    renditions: bool,
-    place: Option<&Place>,
 ) -> Result<bool, tokio_postgres::Error> {
+    let Inspected {
+        size,
+        inspection,
+        etag,
+        renditions,
+        place,
+    } = found;
     let stmt = client
         .prepare_cached(
             "UPDATE images SET status = 'uploaded', uploaded_at = coalesce(uploaded_at, now()), \

@@ -151,17 +151,16 @@ pub async fn record_upload(
                 let (inspection, place) = (inspection.clone(), place.clone());
                 let (etag, previous) = (etag.clone(), previous_etag.clone());
                 async move {
-                    let changed = images::mark_uploaded(
-                        &client,
-                        key.image_id,
-                        head.size,
-                        &inspection,
-                        etag.as_deref(),
-                        previous.as_deref(),
+                    let found = images::Inspected {
+                        size: head.size,
+                        inspection: &inspection,
+                        etag: etag.as_deref(),
                         renditions,
-                        place.as_ref(),
-                    )
-                    .await?;
+                        place: place.as_ref(),
+                    };
+                    let changed =
+                        images::mark_uploaded(&client, key.image_id, found, previous.as_deref())
+                            .await?;
                     if !changed {
                         // Deleted while it was inspected: what was just made goes too.
                         deletions::queue_if_gone(&client, key.user_id, key.image_id).await?;

@@ -316,17 +316,14 @@ async fn store(
         if present.len() != job.image_ids.len() {
             return Ok(Written::ReferenceGone);
         }
-        let marked = images::mark_uploaded(
-            &tx,
-            image_id,
+        let found = images::Inspected {
             size,
-            &inspection,
-            etag.as_deref(),
-            None,
+            inspection: &inspection,
+            etag: etag.as_deref(),
             renditions,
-            None,
-        )
-        .await?;
+            place: None,
+        };
+        let marked = images::mark_uploaded(&tx, image_id, found, None).await?;
         if !marked {
             return Ok(Written::ResultGone);
         }
