@@ -107,6 +107,23 @@ impl ApiClient {
         Self::read(response).await
     }
 
+    /// GET with query parameters (encoded here).
+    pub async fn get_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> anyhow::Result<T> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(query)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("GET {path}"))?;
+        Self::read(response).await
+    }
+
     /// Follows a job through `GET /api/jobs/{jobId}/events`, calling `on_status` with each
     /// state pushed, until the job is completed, failed or cancelled; returns that last
     /// state. A stream that ends early (behind API Gateway after every event, or cut by a

@@ -18,6 +18,7 @@ mod generate;
 mod html;
 mod local_db;
 mod organize;
+mod search;
 mod stack;
 mod state;
 
@@ -95,6 +96,36 @@ enum Command {
         /// E.g. 3:2, 1:1, 16:9.
         #[arg(long)]
         aspect_ratio: Option<String>,
+        /// Use a running Momentarium API instead of starting one here.
+        #[arg(long, env = "MOMENTARIUM_API")]
+        api: Option<String>,
+        /// Bearer token for --api.
+        #[arg(long, env = "MOMENTARIUM_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
+    /// Find your photos again: dates ("last summer", "May 2025"), places ("Portugal",
+    /// a town you took photos in) and words, e.g. `search "beach in Portugal last summer"`.
+    Search {
+        /// What to look for (empty: everything, newest first).
+        #[arg(default_value = "")]
+        query: String,
+        /// First day, YYYY-MM-DD (overrides the query's dates).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        to: Option<String>,
+        /// A country or a town (overrides the query's place).
+        #[arg(long)]
+        place: Option<String>,
+        /// Photos like this one (an image id from an earlier search's --json).
+        #[arg(long)]
+        similar_to: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print the API's JSON answer.
+        #[arg(long)]
+        json: bool,
         /// Use a running Momentarium API instead of starting one here.
         #[arg(long, env = "MOMENTARIUM_API")]
         api: Option<String>,
@@ -299,6 +330,28 @@ async fn main() -> anyhow::Result<()> {
             };
             generate_command(&data_dir, options, api, token).await
         }
+        Command::Search {
+            query,
+            from,
+            to,
+            place,
+            similar_to,
+            limit,
+            json,
+            api,
+            token,
+        } => {
+            let options = search::Options {
+                query,
+                from,
+                to,
+                place,
+                similar_to,
+                limit,
+                json,
+            };
+            search_command(&data_dir, options, api, token).await
+        }
         Command::Organize {
             folder,
             out,
@@ -407,15 +460,14 @@ async fn organize_command(
 }
 
 /// Makes a picture through `api`, or through an embedded stack started here.
-async fn generate_command(
+/// A client of `api` with `token`, or of an embedded stack started here for the local
+/// user (stop it when done).
+async fn client_for(
     data_dir: &std::path::Path,
-    options: generate::Options,
     api: Option<String>,
     token: Option<String>,
-) -> anyhow::Result<()> {
-    // What goes wrong reaches the person as the error line; logs would say it twice.
-    logs("error");
-    let (client, stack) = match api {
+) -> anyhow::Result<(client::ApiClient, Option<stack::Stack>)> {
+    Ok(match api {
         Some(api) => {
             let token = token.context("--api needs --token (or MOMENTARIUM_TOKEN)")?;
             (client::ApiClient::new(&api, &token), None)
@@ -437,7 +489,18 @@ async fn generate_command(
             );
             (client::ApiClient::new(&stack.base_url, &token), Some(stack))
         }
-    };
+    })
+}
+
+async fn generate_command(
+    data_dir: &std::path::Path,
+    options: generate::Options,
+    api: Option<String>,
+    token: Option<String>,
+) -> anyhow::Result<()> {
+    // What goes wrong reaches the person as the error line; logs would say it twice.
+    logs("error");
+    let (client, stack) = client_for(data_dir, api, token).await?;
     let result = generate::generate(&client, &options).await;
     if let Some(stack) = stack {
         stack.stop().await;
@@ -446,6 +509,26 @@ async fn generate_command(
     #[allow(clippy::print_stdout)] // the one line a script reads: where the picture is
     {
         println!("{}", out.display());
+    }
+    Ok(())
+}
+
+async fn search_command(
+    data_dir: &std::path::Path,
+    options: search::Options,
+    api: Option<String>,
+    token: Option<String>,
+) -> anyhow::Result<()> {
+    logs("error");
+    let (client, stack) = client_for(data_dir, api, token).await?;
+    let result = search::search(&client, &options).await;
+    if let Some(stack) = stack {
+        stack.stop().await;
+    }
+    let out = result?;
+    #[allow(clippy::print_stdout)] // the results are the command's output
+    {
+        print!("{out}");
     }
     Ok(())
 }
