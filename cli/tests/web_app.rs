@@ -194,6 +194,7 @@ async fn a_person_signs_in_uploads_watches_the_job_and_browses_the_gallery() {
         profile.path().to_str().unwrap().to_string(),
     );
     let you_base = base.clone();
+    let search_base = base.clone();
     tokio::task::spawn_blocking(move || {
         browser(&["retry", &base, &gallery, &out_arg, &profile_arg])
     })
@@ -224,6 +225,28 @@ async fn a_person_signs_in_uploads_watches_the_job_and_browses_the_gallery() {
         .get(0);
     assert_eq!(saved.as_deref(), Some("Ana Souza"));
     assert!(std::fs::metadata(out.join("you-390.png")).unwrap().len() > 1_000);
+
+    // Search: a town as a removable chip, date words, the history offered back.
+    let (out_arg, profile_arg) = (
+        out.to_str().unwrap().to_string(),
+        profile.path().to_str().unwrap().to_string(),
+    );
+    tokio::task::spawn_blocking(move || browser(&["search", &search_base, &out_arg, &profile_arg]))
+        .await
+        .unwrap();
+    let remembered: i64 = client
+        .query_one("SELECT count(*) FROM search_history", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // The search without the chip had no words: nothing to remember.
+    assert_eq!(remembered, 2, "westerland and 2019");
+    for shot in ["search-390.png", "search-1440.png"] {
+        assert!(
+            std::fs::metadata(out.join(shot)).unwrap().len() > 1_000,
+            "{shot}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -283,6 +283,7 @@ $('you').addEventListener('submit', async (e) => {
 
 async function loadGalleries() {
   loadYou().catch((err) => { $('usage').textContent = err.message; });
+  loadSearchHistory();
   const list = $('galleries');
   const { galleries } = await api.galleries();
   list.replaceChildren(...galleries.map((g) => el('li', {},
@@ -355,6 +356,7 @@ function albumSection(album, action) {
       grid.append(el('li', {},
         el('button', { type: 'button', class: 'thumb', 'aria-label': `Open: ${image.caption || 'a photo'}`, onclick: () => openViewer(index) }, img),
         image.caption ? el('p', { class: 'caption', text: image.caption }) : null,
+        image.where ? el('p', { class: 'where', text: image.where }) : null,
         image.tags.length ? el('ul', { class: 'tags' }, ...image.tags.map((t) => el('li', { text: t }))) : null));
     }
     if (album.title === null) return el('section', { class: 'album' }, grid); // the page's heading names it
@@ -434,7 +436,8 @@ async function openViewer(index) {
     const d = await api.image(image.imageId);
     if (photos[current] !== image) return;
     add('Taken', takenAt(d.takenAt, d.offsetMinutes));
-    add('Place', d.latitude != null ? `${d.latitude.toFixed(4)}°, ${d.longitude.toFixed(4)}°` : null);
+    const coordinates = d.latitude != null ? `${d.latitude.toFixed(4)}°, ${d.longitude.toFixed(4)}°` : null;
+    add('Place', d.place ? [placeLabel(d.place), coordinates].filter(Boolean).join(' · ') : coordinates);
     add('Camera', [d.cameraMake, d.cameraModel].filter(Boolean).join(' '));
   } catch { /* the facts are extra */ }
 }
@@ -453,6 +456,102 @@ viewer.addEventListener('pointerup', (e) => {
   const dx = e.clientX - touchX;
   touchX = null;
   if (Math.abs(dx) > 50) openViewer(current + (dx < 0 ? 1 : -1));
+});
+
+// ---------------------------------------------------------------- search
+const regionNames = typeof Intl.DisplayNames === 'function' ? new Intl.DisplayNames(undefined, { type: 'region' }) : null;
+const countryName = (code) => { try { return (regionNames && regionNames.of(code)) || code; } catch { return code; } };
+/** "Cascais, Portugal"; the country alone when no town is near. */
+function placeLabel(place) {
+  return [place.name, countryName(place.countryCode)].filter(Boolean).join(', ');
+}
+const PARTS = { morning: 'in the morning', afternoon: 'in the afternoon', evening: 'in the evening', night: 'at night' };
+const dayFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' });
+const day = (iso) => dayFormat.format(new Date(`${iso}T00:00:00Z`));
+let searchState = null;
+
+/** The filters a search was read as, each a chip that searches again without it. */
+function renderChips(understood) {
+  const chips = [];
+  const chip = (label, without) => el('li', {}, el('button', {
+    type: 'button', 'aria-label': `Remove: ${label}`, text: `${label} ✕`,
+    onclick: () => runSearch(without()),
+  }));
+  const rest = (drop) => {
+    const u = { ...understood, ...drop };
+    const words = [u.text, u.partOfDay ? PARTS[u.partOfDay] : ''].filter(Boolean).join(' ');
+    return {
+      q: words, from: u.from, to: u.to, album: u.album,
+      place: u.place ? (u.place.name || u.place.countryCode) : null,
+    };
+  };
+  if (understood.from || understood.to) {
+    const label = understood.from === understood.to ? day(understood.from)
+      : [understood.from && `from ${day(understood.from)}`, understood.to && `to ${day(understood.to)}`].filter(Boolean).join(' ');
+    chips.push(chip(label, () => rest({ from: null, to: null })));
+  }
+  if (understood.partOfDay) chips.push(chip(PARTS[understood.partOfDay], () => rest({ partOfDay: null })));
+  if (understood.place) {
+    const p = understood.place;
+    chips.push(chip(`in ${p.name || countryName(p.countryCode)}`, () => rest({ place: null })));
+  }
+  if (understood.album) chips.push(chip('in one album', () => rest({ album: null })));
+  $('search-chips').replaceChildren(...chips);
+}
+
+async function runSearch(params, more = false) {
+  const status = $('search-status');
+  if (!more) {
+    searchState = { params, results: [] };
+    $('search-q').value = params.q || '';
+  }
+  status.textContent = 'Searching…';
+  try {
+    const r = await api.search({ ...searchState.params, limit: 30, cursor: more ? searchState.next : null });
+    searchState.next = r.nextCursor;
+    searchState.results.push(...r.results);
+    renderChips(r.understood);
+    const how = r.mode === 'hybrid' ? 'by words and meaning'
+      : r.mode === 'similar' ? 'by likeness'
+        : r.modeReason ? `by words only (${r.modeReason})` : 'by words and filters';
+    status.textContent = r.total === 0 ? `Nothing found ${how}.`
+      : `${r.total === 1 ? '1 photo' : `${r.total} photos`} found ${how}.`;
+    photos = [];
+    nearScreen.disconnect();
+    const images = searchState.results.map((hit) => ({
+      ...hit,
+      where: [hit.place ? placeLabel(hit.place) : null, takenAt(hit.takenAt, hit.offsetMinutes), hit.albumTitle].filter(Boolean).join(' · '),
+    }));
+    $('search-results').replaceChildren(albumSection({ title: null, images }));
+    $('search-more').hidden = !r.nextCursor;
+    loadSearchHistory();
+  } catch (err) {
+    status.textContent = err.message;
+  }
+}
+
+async function loadSearchHistory() {
+  try {
+    const { searches } = await api.searchHistory();
+    $('search-history').replaceChildren(...searches.map((s) => el('option', { value: s.query, label: `${s.resultCount} found` })));
+    $('search-forget').hidden = searches.length === 0;
+  } catch { /* the history is extra */ }
+}
+
+$('search').addEventListener('submit', (e) => {
+  e.preventDefault();
+  runSearch({ q: $('search-q').value.trim() });
+});
+$('search-more').addEventListener('click', () => runSearch(searchState.params, true));
+$('search-forget').addEventListener('click', async () => {
+  try {
+    await api.forgetSearches();
+    $('search-history').replaceChildren();
+    $('search-forget').hidden = true;
+    $('search-status').textContent = 'Your searches are forgotten.';
+  } catch (err) {
+    $('search-status').textContent = err.message;
+  }
 });
 
 // ---------------------------------------------------------------- sharing

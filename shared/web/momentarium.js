@@ -149,6 +149,13 @@ export class Momentarium {
   me() { return this.request('GET', '/api/me'); }
   updateMe(change) { return this.request('PATCH', '/api/me', change); }
   usage() { return this.request('GET', '/api/usage'); }
+  /** `params`: q, from, to, place, album, similarTo, limit, cursor (empty ones left out). */
+  search(params) {
+    const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== ''));
+    return this.request('GET', `/api/search?${query}`);
+  }
+  searchHistory() { return this.request('GET', '/api/search/history'); }
+  forgetSearches() { return this.request('DELETE', '/api/search/history'); }
   sharedAlbum(albumId) { return this.request('GET', `/api/shared-with-me/${encodeURIComponent(albumId)}`); }
 
   /**

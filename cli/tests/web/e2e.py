@@ -5,6 +5,8 @@
     e2e.py cognito BASE_URL IDP_PORT CLIENT_ID SIGNING_SECRET OUT_DIR PROFILE_DIR
     e2e.py retry BASE_URL GALLERY_ID OUT_DIR PROFILE_DIR
     e2e.py share BASE_URL GALLERY_ID OUT_DIR PROFILE_DIR GUEST_PROFILE_DIR
+    e2e.py you BASE_URL OUT_DIR PROFILE_DIR
+    e2e.py search BASE_URL OUT_DIR PROFILE_DIR
 
 `flow`: sign in with a name, choose the photos, watch the upload reach 100 % and the live
 status reach "Done", open the gallery, step through the viewer with the keyboard, reload
@@ -19,6 +21,9 @@ link: asked for the password, refused a wrong one, then shown the album with its
 thumbnails and the viewer, no original and no coordinates; then signs in as the member and
 finds the album under "Shared with you". The owner sees the view counted and revokes the
 link, which then opens nothing.
+`search`: a town typed into the search box comes back as a removable chip with the
+photos taken there; removing the chip shows everything; date words with nothing found say
+so; the searches made are offered back; a result opens in the viewer with its place.
 `cognito`: sign in through an authorization server on IDP_PORT that speaks Cognito's
 hosted-UI endpoints and checks the PKCE exchange strictly (S256 challenge, the verifier,
 the redirect URI, one use per code, no client secret), then reach the API with the ID token.
@@ -303,6 +308,42 @@ def you(base, out, profile):
         expect(page.locator("#you-status")).to_contain_text("English")
 
 
+def search(base, out, profile):
+    """The search box: a town read as a removable chip, the photos found with their place,
+    the chip removed (everything again), date words, the history offered back, and a
+    result opened in the viewer with its place."""
+    with session(profile) as page:
+        page.goto(base)
+        box = page.get_by_label("Words, dates and places")
+        box.fill("westerland")
+        page.get_by_role("button", name="Search", exact=True).click()
+        expect(page.locator("#search-status")).to_contain_text("6 photos found")
+        chip = page.get_by_role("button", name="Remove: in Westerland")
+        expect(chip).to_be_visible()
+        expect(page.locator("#search-results .grid > li")).to_have_count(6)
+        expect(page.locator("#search-results .where").first).to_contain_text("Westerland")
+        accessible(page, "search results")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.locator("#search-panel").screenshot(path=os.path.join(out, "search-390.png"))
+        page.set_viewport_size({"width": 1440, "height": 900})
+        # A result opens in the viewer, which names the place.
+        page.locator("#search-results .thumb").first.click()
+        expect(page.locator("#viewer-facts")).to_contain_text("Westerland")
+        page.get_by_role("button", name="Close").click()
+        # Without the chip: every photo.
+        chip.click()
+        expect(page.locator("#search-status")).to_contain_text("12 photos found")
+        expect(page.locator("#search-chips li")).to_have_count(0)
+        # Date words: nothing that year, said plainly, the range shown as a chip.
+        box.fill("2019")
+        box.press("Enter")
+        expect(page.locator("#search-status")).to_contain_text("Nothing found")
+        expect(page.locator("#search-chips li")).to_have_count(1)
+        # The searches made come back as suggestions.
+        expect(page.locator("#search-history option")).to_have_count(2)
+        page.screenshot(path=os.path.join(out, "search-1440.png"))
+
+
 def share(base, gallery_id, out, profile, guest_profile):
     with session(profile) as page:
         page.goto(f"{base}/#/g/{gallery_id}")
@@ -492,4 +533,4 @@ def cognito(base, idp_port, client_id, secret, out, profile):
 
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"flow": flow, "text": text, "retry": retry, "share": share, "you": you, "cognito": cognito}[command](*args)
+    {"flow": flow, "text": text, "retry": retry, "share": share, "you": you, "search": search, "cognito": cognito}[command](*args)
