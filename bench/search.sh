@@ -111,7 +111,8 @@ explain() { # title, script file: its statements with pgbench's variables filled
             "SELECT q FROM bench_kw WHERE kind = 'mix' AND n = ${3:-1} \\gset" \
             "\\echo q = :'q', dates :'fl' .. :'tl'" \
             "$(sed -E 's/^(SELECT|WITH)/EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) \1/' <<<"$sql")" \
-            | psql -X -q -v ON_ERROR_STOP=1 "$url" 2>&1 | grep -v '^SET$\|^BEGIN$\|^COMMIT$'
+            | psql -X -q -v ON_ERROR_STOP=1 "$url" 2>&1 | grep -v '^SET$\|^BEGIN$\|^COMMIT$' \
+            | sed -E -e "s/'\\[[-0-9.e,]{200,}\\]'/'[the query vector]'/g" -e '/^-{20,}$/d' -e '/^ +QUERY PLAN +$/d'
     } >>"$out/plans.txt"
 }
 : >"$out/plans.txt"
