@@ -272,6 +272,11 @@ async fn main() -> anyhow::Result<()> {
                 database = %stack.database,
                 storage = %stack.storage,
                 organiser = if stack.app.model.is_some() { "gemini" } else { "offline (set GEMINI_API_KEY for Gemini)" },
+                search = match (stack.app.embedder().is_some(), stack.app.has_vectors().await) {
+                    (true, true) => "words and meaning",
+                    (false, _) => "words and filters (set GEMINI_API_KEY for meaning too)",
+                    (true, false) => "words and filters (this PostgreSQL has no pgvector)",
+                },
                 "momentarium is serving; get a token with `momentarium token <name>`"
             );
             #[allow(clippy::print_stdout)] // what a person reads first
