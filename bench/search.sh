@@ -2,7 +2,8 @@
 # The database part of photo search, measured: keyword (tsvector + GIN), semantic (pgvector
 # HNSW), hybrid (every statement of one GET /api/search), filters only, and what one would
 # write instead (ILIKE, exact kNN), with pgbench at 1 and at CLIENTS connections, p50/p99
-# from pgbench's per-transaction log; index sizes, build times and HNSW recall@30.
+# from pgbench's per-transaction log; index sizes, build times and HNSW recall@30; then the
+# same statements with the changes docs/PERFORMANCE.md proposes (group "proposed").
 #   ./bench/search.sh [--rebuild]
 # Environment:
 #   SMALL=1      10,000 photos for the searching user, 100,000 in all (default: 100,000 and 1,000,000)
@@ -126,6 +127,21 @@ explain "filters only: date range" "$sd/filters_dated.sql"
 explain "filters only: none (newest first)" "$sd/filters_none.sql"
 explain "naive: ILIKE, rare word" "$sd/naive_ilike_rare.sql" 401
 explain "naive: exact kNN" "$sd/naive_exact_knn.sql"
+# What a prepared semantic() runs after its fifth execution: PostgreSQL's plan cache then
+# compares the generic plan (user_id = $1 estimated at an average user's rows) with the
+# custom ones, and keeps the generic one when it looks cheaper.
+{
+    echo "=== semantic as a prepared statement: the generic plan, then a custom plan"
+    printf '%s\n' "\\set uid $uid" "SELECT qv FROM bench_req WHERE n = 7 \\gset" \
+        "PREPARE sem(uuid, vector, bigint, float8) AS WITH near AS MATERIALIZED ( SELECT i.id, e.embedding <=> \$2 AS distance FROM image_embeddings e JOIN images i ON i.id = e.image_id WHERE e.user_id = \$1 AND i.user_id = \$1 AND i.status = 'uploaded' ORDER BY e.embedding <=> \$2 LIMIT \$3) SELECT id FROM near WHERE distance <= \$4 ORDER BY distance, id;" \
+        "BEGIN;" "SET LOCAL hnsw.iterative_scan = relaxed_order;" "SET LOCAL hnsw.ef_search = 100;" \
+        "SET LOCAL plan_cache_mode = force_generic_plan;" \
+        "EXPLAIN (ANALYZE, BUFFERS) EXECUTE sem(:'uid', :'qv', 200, 0.6);" \
+        "SET LOCAL plan_cache_mode = force_custom_plan;" \
+        "EXPLAIN (ANALYZE, BUFFERS) EXECUTE sem(:'uid', :'qv', 200, 0.6);" "COMMIT;" \
+        | psql -X -q -v ON_ERROR_STOP=1 "$url" 2>&1 \
+        | sed -E -e "s/'\\[[-0-9.e,]{200,}\\]'/'[the query vector]'/g" -e '/^-{20,}$/d' -e '/^ +QUERY PLAN +$/d'
+} >>"$out/plans.txt"
 
 # Each group runs at 1 and at CLIENTS connections; its scripts are equally weighted within
 # one pgbench run, and the log's script number splits the percentiles by script.
@@ -135,8 +151,22 @@ declare -A groups=(
     [3-hybrid]="hybrid hybrid_dated"
     [4-filters]="filters_dated filters_none"
     [5-naive]="naive_ilike_common naive_ilike_rare naive_exact_knn"
+    [6-proposed]="kw_common kw_two proposed_kw_common_pool proposed_kw_two_pool semantic semantic_dated proposed_hybrid_pool proposed_hybrid_dated_pool filters_none filters_dated"
 )
+# Group 6 runs the application's statements again (and two proposed keyword statements) as
+# they would run with two proposed changes: connections that plan every execution for its
+# parameters (plan_cache_mode = force_custom_plan; see plans.txt for the generic plan that
+# semantic() gets otherwise), and an index matching keyword()'s ORDER BY taken_at DESC NULLS
+# LAST, id. The index is made for group 6 only and dropped after it.
+proposed_index="CREATE INDEX IF NOT EXISTS bench_proposed_user_taken_idx ON images (user_id, taken_at DESC NULLS LAST, id) WHERE status = 'uploaded'"
+# Left behind by an interrupted run, it would change the other groups' plans.
+q -c "DROP INDEX IF EXISTS bench_proposed_user_taken_idx"
 for g in $(printf '%s\n' "${!groups[@]}" | sort); do
+    if [ "$g" = 6-proposed ]; then
+        t0=$(date +%s%N)
+        q -c "$proposed_index" -c "ANALYZE images"
+        echo "proposed index: built in $(( ($(date +%s%N) - t0) / 1000000 )) ms (with ANALYZE), $(val "select pg_size_pretty(pg_relation_size('bench_proposed_user_taken_idx'))")" >>"$out/data.txt"
+    fi
     args=()
     for s in ${groups[$g]}; do args+=(-f "$sd/$s.sql"); done
     vars=(-D uid="$uid" -D lim=200 -D maxd=0.6)
@@ -146,11 +176,13 @@ for g in $(printf '%s\n' "${!groups[@]}" | sort); do
         step "pgbench ${g#*-}, $c connection(s), ${secs} s"
         dir="$out/${g#*-}-c$c"; mkdir -p "$dir"
         j=1; [ "$c" -ge 2 ] && j=2
-        (cd "$dir" && "$pgbench" -n -M prepared -c "$c" -j "$j" -T "$secs" -r -l --log-prefix=tx \
+        opts=; [ "$g" = 6-proposed ] && opts="-c plan_cache_mode=force_custom_plan"
+        (cd "$dir" && PGOPTIONS="$opts" "$pgbench" -n -M prepared -c "$c" -j "$j" -T "$secs" -r -l --log-prefix=tx \
             "${vars[@]}" "${args[@]}" "$url" >pgbench.txt 2>&1) \
             || { cat "$dir/pgbench.txt" >&2; exit 1; }
         echo "${groups[$g]}" >"$dir/scripts"
     done
+    if [ "$g" = 6-proposed ]; then q -c "DROP INDEX bench_proposed_user_taken_idx" -c "ANALYZE images"; fi
 done
 
 python3 - "$out" "$clients" <<'EOF' | tee "$out/table.md"
@@ -173,10 +205,13 @@ for d in sorted(glob.glob(os.path.join(out, "*-c*"))):
             first = t - us / 1e6 if first is None else min(first, t - us / 1e6)
             last = t if last is None else max(last, t)
     for s, xs in lat.items():
-        rows.setdefault(names[s], {})[c] = (len(xs), len(xs) / (last - first), pct(xs, 50), pct(xs, 99), max(xs))
+        name = ("proposed/" if group == "proposed" else "") + names[s]
+        rows.setdefault(name, {})[c] = (len(xs), len(xs) / (last - first), pct(xs, 50), pct(xs, 99), max(xs))
 order = ["kw_common", "kw_rare", "kw_two", "kw_phrase", "kw_common_dated", "kw_rare_dated", "kw_two_dated",
          "kw_phrase_dated", "semantic", "semantic_dated", "hybrid", "hybrid_dated", "filters_dated", "filters_none",
          "naive_ilike_common", "naive_ilike_rare", "naive_exact_knn"]
+order += ["proposed/" + n for n in ["kw_common", "kw_two", "proposed_kw_common_pool", "proposed_kw_two_pool", "semantic",
+          "semantic_dated", "proposed_hybrid_pool", "proposed_hybrid_dated_pool", "filters_none", "filters_dated"]]
 print(f"| script | 1 conn: p50 ms | p99 ms | max ms | tx/s | {clients} conn: p50 ms | p99 ms | max ms | tx/s | p99 <= 50 ms |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for name in order:
@@ -189,7 +224,8 @@ for name in order:
         else:
             cells += ["–"] * 4
     ok = "yes" if all(r[c][3] <= 50 for c in r) else "**no**"
-    if name.startswith("naive"): ok = "(not the app)"
+    if name.startswith("naive"): ok = "(not the app: " + ok.strip("*") + ")"
+    if name.startswith("proposed/"): ok = "(proposed: " + ok.strip("*") + ")"
     print(f"| {name} | " + " | ".join(cells) + f" | {ok} |")
 EOF
 echo

@@ -11,8 +11,14 @@ ALTER TABLE images
     ADD COLUMN search_doc tsvector;
 
 CREATE INDEX images_search_doc_idx ON images USING gin (search_doc);
--- Date words ("May 2025", "last summer") and the newest-first order without words.
-CREATE INDEX images_user_taken_idx ON images (user_id, taken_at DESC) WHERE status = 'uploaded';
+-- Date words ("May 2025", "last summer") and the newest-first order without words (the
+-- order the queries use: taken_at DESC NULLS LAST, id).
+CREATE INDEX images_user_taken_idx ON images (user_id, taken_at DESC NULLS LAST, id)
+    WHERE status = 'uploaded';
+-- Photos not yet searchable: those uploaded before this migration, which the sweep
+-- gives a place and a search document a batch at a time (so this migration does not
+-- rewrite every row while it holds the table).
+CREATE INDEX images_unsearchable_idx ON images (id) WHERE status = 'uploaded' AND search_doc IS NULL;
 -- Place names in a query are recognised among the places of the caller's own photos.
 CREATE INDEX images_user_place_idx ON images (user_id, lower(place)) WHERE place IS NOT NULL;
 CREATE INDEX images_user_region_idx ON images (user_id, lower(region)) WHERE region IS NOT NULL;
@@ -39,8 +45,6 @@ CREATE FUNCTION image_search_refresh(ids uuid[]) RETURNS void LANGUAGE sql AS $$
     WHERE i.id = j.id AND j.id = ANY (ids)
 $$;
 
-SELECT image_search_refresh(array(SELECT id FROM images));
-
 -- The caller's recent queries (GET/DELETE /api/search/history).
 CREATE TABLE search_history (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -60,13 +64,19 @@ BEGIN
     IF to_regclass('image_embeddings') IS NOT NULL THEN
         RETURN true;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') THEN
+    -- 0.8 or later: the iterative index scans that filtered searches rely on.
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_available_extensions
+        WHERE name = 'vector'
+          AND string_to_array(split_part(coalesce(installed_version, default_version), '-', 1), '.')::int[]
+              >= ARRAY[0, 8]
+    ) THEN
         RETURN false;
     END IF;
     BEGIN
         CREATE EXTENSION IF NOT EXISTS vector;
-    EXCEPTION WHEN insufficient_privilege THEN
-        RAISE NOTICE 'pgvector is installed but this role may not create it: %', SQLERRM;
+    EXCEPTION WHEN OTHERS THEN
+        RAISE NOTICE 'pgvector is there but could not be created: %', SQLERRM;
         RETURN false;
     END;
     -- 768 dimensions: gemini-embedding-001 truncated (Matryoshka) and re-normalised.
@@ -83,6 +93,8 @@ BEGIN
                 REFERENCES images (id, user_id) ON DELETE CASCADE
         )
     $ddl$;
+    -- Kept in the row (3 KB), not in TOAST: a filtered search fetches thousands of them.
+    EXECUTE 'ALTER TABLE image_embeddings ALTER COLUMN embedding SET STORAGE PLAIN';
     EXECUTE 'CREATE INDEX image_embeddings_hnsw_idx ON image_embeddings USING hnsw (embedding vector_cosine_ops)';
     EXECUTE 'CREATE INDEX image_embeddings_user_idx ON image_embeddings (user_id)';
     RETURN true;

@@ -16,7 +16,10 @@ pub struct Options {
 }
 
 pub async fn search(client: &ApiClient, options: &Options) -> anyhow::Result<String> {
-    let mut query: Vec<(&str, String)> = vec![("limit", options.limit.to_string())];
+    // This machine's date, for "today", "yesterday" and "this weekend".
+    let today = chrono::Local::now().date_naive().to_string();
+    let mut query: Vec<(&str, String)> =
+        vec![("limit", options.limit.to_string()), ("today", today)];
     if !options.query.is_empty() {
         query.push(("q", options.query.clone()));
     }

@@ -177,21 +177,24 @@ impl App {
     }
 
     /// Whether semantic search can be stored and asked here (pgvector's table exists);
-    /// asked once per process.
+    /// asked once per process (a failed question is asked again next time).
     pub async fn has_vectors(&self) -> bool {
-        *self
+        let answer = self
             .vectors
-            .get_or_init(|| async {
-                let found = crate::adapter::postgres::with_client(&self.pool, |client| async move {
+            .get_or_try_init(|| async {
+                crate::adapter::postgres::with_client(&self.pool, |client| async move {
                     crate::repo::search::has_vectors(&client).await
                 })
-                .await;
-                found.unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "could not tell whether pgvector is there; keyword search only");
-                    false
-                })
+                .await
             })
-            .await
+            .await;
+        match answer {
+            Ok(found) => *found,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not tell whether pgvector is there; keyword search this time");
+                false
+            }
+        }
     }
 
     /// The image provider `provider`, when its key is set.

@@ -507,7 +507,10 @@ async function runSearch(params, more = false) {
   }
   status.textContent = 'Searching…';
   try {
-    const r = await api.search({ ...searchState.params, limit: 30, cursor: more ? searchState.next : null });
+    // The person's own date, for "today", "yesterday" and "this weekend".
+    const now = new Date();
+    const today = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+    const r = await api.search({ ...searchState.params, today, limit: 30, cursor: more ? searchState.next : null });
     searchState.next = r.nextCursor;
     searchState.results.push(...r.results);
     renderChips(r.understood);

@@ -50,14 +50,20 @@ fn main() {
     let per = started.elapsed() / points.len() as u32;
     println!("| measure | value |");
     println!("| --- | --- |");
-    println!("| first lookup (tables built) | {:.0} ms |", load.as_secs_f64() * 1e3);
+    println!(
+        "| first lookup (tables built) | {:.0} ms |",
+        load.as_secs_f64() * 1e3
+    );
     println!(
         "| resident memory added | {:.1} MiB ({:.1} → {:.1} MiB) |",
         (after - before) as f64 / 1024.0,
         before as f64 / 1024.0,
         after as f64 / 1024.0
     );
-    println!("| a lookup afterwards | {:.1} µs |", per.as_secs_f64() * 1e6);
+    println!(
+        "| a lookup afterwards | {:.1} µs |",
+        per.as_secs_f64() * 1e6
+    );
     println!(
         "| 100,000 random points from 60° S to 80° N | {towns} near a town, {countries} in a country only, {} nowhere (sea) |",
         points.len() - towns - countries

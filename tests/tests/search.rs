@@ -297,7 +297,7 @@ async fn queries_by_dates_places_words_phrases_and_negation_find_the_right_photo
     assert_eq!(body["understood"]["to"], format!("{y}-08-31"));
     assert_eq!(body["understood"]["place"]["countryCode"], "PT");
     assert_eq!(body["understood"]["text"], "beach at sunset");
-    assert_eq!(body["mode"], "hybrid");
+    assert_eq!(body["mode"], "hybrid", "{body}");
     assert_eq!(order(&l, &body).first(), Some(&0), "{body}");
     // Only photos in Portugal that summer at all.
     assert!(
@@ -342,6 +342,13 @@ async fn queries_by_dates_places_words_phrases_and_negation_find_the_right_photo
     let body = found(&l, "beach -sunset").await;
     assert_eq!(order(&l, &body).first(), Some(&1), "{body}");
     assert!(!order(&l, &body).contains(&0), "{body}");
+    // Only stop words: the keyword side adds nothing, so nothing unrelated comes back.
+    let body = found(&l, "where were we").await;
+    assert_eq!(
+        (body["mode"].as_str(), body["total"].as_u64()),
+        (Some("hybrid"), Some(0)),
+        "{body}"
+    );
     // Meaning, where no word matches: "seaside" finds the beaches only semantically.
     let body = found(&l, "seaside").await;
     assert_eq!(body["mode"], "hybrid");
@@ -425,6 +432,45 @@ async fn more_like_this_history_and_paging() {
         (404, Some("not_found"))
     );
 
+    // A cursor belongs to its search: another search's is refused.
+    let (_, first) = search(&l.app, &l.alice, "q=beach&limit=1").await;
+    let cursor = first["nextCursor"].as_str().unwrap().to_string();
+    let (status, body) = search(
+        &l.app,
+        &l.alice,
+        &format!("q=dinner&limit=1&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_cursor"))
+    );
+    // A page that can no longer be ranked as the first was says so, never skips.
+    l.gemini
+        .push_embed(Reply::Error(503, "UNAVAILABLE", vec![]));
+    let (status, body) = search(
+        &l.app,
+        &l.alice,
+        &format!("q=beach&limit=1&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("search_changed")),
+        "{body}"
+    );
+    let (status, second) = search(
+        &l.app,
+        &l.alice,
+        &format!("q=beach&limit=1&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_ne!(
+        second["results"][0]["imageId"],
+        first["results"][0]["imageId"]
+    );
+
     // Pages: six photos, four and two, none twice.
     let (_, first) = search(&l.app, &l.alice, "limit=4").await;
     assert_eq!(first["results"].as_array().unwrap().len(), 4);
@@ -455,7 +501,7 @@ async fn more_like_this_history_and_paging() {
         .iter()
         .map(|s| s["query"].as_str().unwrap())
         .collect();
-    assert_eq!(queries, vec!["Dinner", "2019"]);
+    assert_eq!(queries, vec!["Dinner", "2019", "beach"]);
     assert_eq!(history["searches"][1]["resultCount"], 1);
     let bobs: Value = l
         .app
@@ -472,7 +518,7 @@ async fn more_like_this_history_and_paging() {
         .json()
         .await
         .unwrap();
-    assert_eq!(cleared["deleted"], 3);
+    assert_eq!(cleared["deleted"], 4);
     let history: Value = l
         .app
         .get("/api/search/history", &l.alice)
@@ -553,12 +599,13 @@ async fn hostile_and_malformed_queries_get_200_or_a_clear_4xx() {
             }
         }
     }
-    // The empty query lists everything, newest first; a stop word alone is no filter.
+    // The empty query lists everything, newest first; a stop word alone matches no
+    // word and means nothing.
     let (_, body) = search(&l.app, &l.alice, "q=").await;
     assert_eq!(body["total"], 6);
     assert_eq!(order(&l, &body)[..2], [1, 2]);
     let (_, body) = search(&l.app, &l.alice, "q=the").await;
-    assert_eq!(body["total"], 6);
+    assert_eq!(body["total"], 0, "{body}");
     // Without a token: 401.
     let response = l
         .app
@@ -680,6 +727,15 @@ async fn without_a_key_or_without_pgvector_search_is_keyword_only_and_says_why()
     assert_eq!(body["mode"], "keyword");
     assert_eq!(body["modeReason"], "this database has no pgvector");
     assert!(gemini.embedded().is_empty());
+    // More like this, too, from the photo's words.
+    let photo = app.upload_samples(&token, 1).await.remove(0);
+    let (status, body) = search(&app, &token, &format!("similarTo={photo}")).await;
+    assert_eq!(
+        (status, body["mode"].as_str()),
+        (200, Some("keyword")),
+        "{body}"
+    );
+    assert_eq!(body["modeReason"], "this database has no pgvector");
 }
 
 /// The migrations on a server without pgvector (Debian's PostgreSQL, at
@@ -736,4 +792,57 @@ async fn migrating_a_server_without_pgvector_leaves_keyword_search_ready() {
         .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
         .await
         .unwrap();
+}
+
+/// Photos uploaded before places and search existed have neither; the sweep gives them
+/// both, a batch at a time, and they are found.
+#[tokio::test]
+async fn the_sweep_makes_older_photos_searchable() {
+    use momentarium_shared::usecase::sweep_jobs::sweep_jobs;
+    let app = TestApp::spawn().await;
+    let alice = app.token("alice");
+    let exif = Exif {
+        taken: Some("2025:08:02 18:05:00"),
+        offset: Some("+02:00"),
+        gps: Some((38.6979, -9.4215)),
+        ..Exif::default()
+    };
+    let ids = app
+        .upload_photos(
+            &alice,
+            &[
+                (
+                    "old-1.jpg",
+                    "image/jpeg",
+                    photos::jpeg(40, 30, [9, 80, 160], &exif),
+                ),
+                (
+                    "old-2.jpg",
+                    "image/jpeg",
+                    photos::jpeg(40, 30, [90, 80, 60], &Exif::default()),
+                ),
+            ],
+        )
+        .await;
+    // As a row from before V12 looks.
+    let client = app.db.client().await;
+    client
+        .execute(
+            "UPDATE images SET place = NULL, region = NULL, country_code = NULL, search_doc = NULL",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (_, body) = search(&app, &alice, "q=cascais").await;
+    assert_eq!(body["total"], 0, "not searchable yet: {body}");
+    let report = sweep_jobs(&app.app, 100).await.unwrap();
+    assert_eq!(report.made_searchable, 2);
+    let (_, body) = search(&app, &alice, "q=Cascais").await;
+    assert_eq!(body["total"], 1, "{body}");
+    assert_eq!(body["results"][0]["imageId"], ids[0].as_str());
+    assert_eq!(body["results"][0]["place"]["countryCode"], "PT");
+    let (_, body) = search(&app, &alice, "q=old").await;
+    assert_eq!(body["total"], 2, "file names too: {body}");
+    // Done once: the next sweep has nothing to do.
+    assert_eq!(sweep_jobs(&app.app, 100).await.unwrap().made_searchable, 0);
 }

@@ -3,8 +3,9 @@
 //! country, from OpenStreetMap's borders (`country-boundaries`) where no town is near.
 //! Nothing is invented for the open sea.
 //!
-//! The tables are built on first use (once per process, about 0.2 s and 40 MB; see
-//! docs/PERFORMANCE.md), so a function that never looks a place up never pays for them.
+//! The tables are built on first use (once per process: about 0.1–0.5 s and 57 MiB; see
+//! docs/PERFORMANCE.md, "Places"), so a function that never looks a place up never pays
+//! for them, and only the binaries that call [`locate`] link them.
 
 use std::sync::OnceLock;
 
@@ -84,12 +85,6 @@ fn tables() -> &'static Tables {
         );
         tables
     })
-}
-
-/// Loads the tables now (a long-running process calls this at start so the first
-/// upload does not wait).
-pub fn warm() {
-    let _ = tables();
 }
 
 /// The place at `latitude`, `longitude`: the nearest town within 25 km; else the
@@ -181,6 +176,29 @@ const COUNTRY_ALIASES: &[(&str, &str)] = &[
     ("österreich", "AT"),
     ("czech republic", "CZ"),
 ];
+
+/// Other names of a country, as people write them (capitalised): "Deutschland" for DE.
+pub fn country_aliases(code: &str) -> Vec<String> {
+    COUNTRY_ALIASES
+        .iter()
+        .filter(|(_, c)| c.eq_ignore_ascii_case(code))
+        .map(|(name, _)| {
+            if name.len() <= 3 {
+                // "usa", "uk": abbreviations.
+                return name.to_uppercase();
+            }
+            name.split(' ')
+                .map(|w| {
+                    let mut cs = w.chars();
+                    cs.next()
+                        .map(|f| f.to_uppercase().chain(cs).collect::<String>())
+                        .unwrap_or_default()
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
 
 /// The country a written name means: its English name (any case), an alias, or its
 /// two-letter code when written in capitals ("PT"; "pt" is more likely a word).

@@ -327,7 +327,15 @@ pub fn offline_plan(facts: &[PhotoFacts], language: Language) -> Plan {
                 .collect();
             let (start, end) = (times.iter().min().copied(), times.iter().max().copied());
             let place = most_common_place(facts, &members);
-            let short = place.as_ref().map(Place::short);
+            // Country names are English: other languages name a town or region only.
+            let (short, label) = match (&place, language) {
+                (None, _) => (None, None),
+                (Some(p), Language::En) => (Some(p.short()), Some(p.label())),
+                (Some(p), _) => (
+                    p.name.clone().or_else(|| p.region.clone()),
+                    (p.name.is_some() || p.region.is_some()).then(|| p.regional_label()),
+                ),
+            };
             let title = match (start, end) {
                 (Some(s), Some(e)) if s.date_naive() == e.date_naive() => {
                     language.day_title(&s, short.as_deref())
@@ -346,12 +354,7 @@ pub fn offline_plan(facts: &[PhotoFacts], language: Language) -> Plan {
                 ),
                 _ => language.photos(members.len()),
             };
-            if let Some(p) = &place {
-                // Country names are English; other languages get the region instead.
-                let label = match language {
-                    Language::En => p.label(),
-                    _ => p.regional_label(),
-                };
+            if let Some(label) = &label {
                 description.push_str(&format!(" {} {label}", language.in_word()));
             } else if let (Some(lat), Some(lon)) = (first.latitude, first.longitude) {
                 description.push_str(&format!(

@@ -147,6 +147,26 @@ fn year(word: &str) -> Option<i32> {
         .filter(|y| (1900..=2100).contains(y))
 }
 
+/// The years a date in a search may name.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1800..=2200;
+
+/// `YYYY-MM-DD`, four-digit years from 1800 to 2200 only (chrono alone takes signed
+/// years of any length, whose arithmetic overflows).
+pub fn parse_day(raw: &str) -> Option<NaiveDate> {
+    let raw = raw.trim();
+    let shaped = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shaped {
+        return None;
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .filter(|d| YEARS.contains(&d.year()))
+}
+
 fn month_range(y: i32, m: u32) -> Option<(NaiveDate, NaiveDate)> {
     let first = NaiveDate::from_ymd_opt(y, m, 1)?;
     let last = first.checked_add_months(Months::new(1))? - Duration::days(1);
@@ -167,6 +187,19 @@ fn season_range(season: &str, y: i32) -> Option<(NaiveDate, NaiveDate)> {
     let last = first.checked_add_months(Months::new(len))? - Duration::days(1);
     Some((first, last))
 }
+
+/// Words that name towns, regions or countries but are more often just words.
+const AMBIGUOUS: &[&str] = &[
+    "nice", "bath", "split", "reading", "best", "sale", "of", "rain", "central", "western",
+    "capital", "south", "north", "east", "west", "turkey", "china", "jersey", "chad", "jordan",
+    "georgia", "guinea", "mobile", "orange", "hope", "liberty", "union", "park", "beach", "lake",
+    "bay", "hill", "hills", "river", "valley", "spring", "summer", "winter", "fall", "sun", "moon",
+    "home", "ocean", "camp", "port", "bridge", "march", "may", "eagle", "buffalo", "phoenix",
+    "paradise", "sunset", "sunrise", "garden", "gardens", "forest", "green", "white", "black",
+    "red", "rock", "stone", "castle", "church", "market", "lima", "victoria", "florence",
+    "chester", "deal", "wells", "dover", "sandwich", "cork", "derby", "kent", "essex", "man",
+    "mali", "niger",
+];
 
 const CONNECTORS: &[&str] = &[
     "in", "at", "on", "from", "during", "near", "around", "of", "since", "taken",
@@ -204,9 +237,10 @@ impl Reader<'_> {
     }
 
     fn set_dates(&mut self, (from, to): (NaiveDate, NaiveDate)) {
-        // Two date phrases narrow each other ("summer 2024 in July").
-        self.out.from = Some(self.out.from.map_or(from, |f| f.max(from)));
-        self.out.to = Some(self.out.to.map_or(to, |t| t.min(to)));
+        // Two date phrases widen to cover both ("2019 2020", "May 2025 or June 2025"):
+        // a range that contradicts itself would find nothing.
+        self.out.from = Some(self.out.from.map_or(from, |f| f.min(from)));
+        self.out.to = Some(self.out.to.map_or(to, |t| t.max(to)));
     }
 
     fn dates(&mut self) {
@@ -248,7 +282,7 @@ impl Reader<'_> {
                 i += 1;
                 continue;
             }
-            if let Ok(d) = NaiveDate::parse_from_str(&w, "%Y-%m-%d") {
+            if let Some(d) = parse_day(&w) {
                 self.set_dates((d, d));
                 self.take(i, i + 1);
                 i += 1;
@@ -404,6 +438,18 @@ impl Reader<'_> {
                     .iter()
                     .map(|t| t.raw.trim_matches(|c: char| !c.is_alphanumeric()))
                     .collect();
+                // A single everyday word ("nice", "turkey", "reading") is a place only
+                // when written with a capital or after "in", "at", "near"…
+                if len == 1 && AMBIGUOUS.contains(&phrase.as_str()) {
+                    let capital = raw[0].starts_with(char::is_uppercase);
+                    let led = i > 0
+                        && self
+                            .word(i - 1)
+                            .is_some_and(|w| ["in", "at", "near", "around", "from"].contains(&w));
+                    if !capital && !led {
+                        continue;
+                    }
+                }
                 let found = if let Some(name) = self.known_places.get(&phrase) {
                     Some(PlaceFilter {
                         name: Some(name.clone()),
@@ -611,6 +657,22 @@ mod tests {
             (u.from, u.to),
             (Some(d("2024-06-01")), Some(d("2024-08-31")))
         );
+        // Two dates cover both, never a range that contradicts itself.
+        let u = read("beach 2019 2020");
+        assert_eq!(
+            (u.from, u.to),
+            (Some(d("2019-01-01")), Some(d("2020-12-31")))
+        );
+        assert_eq!(parse_day("2025-05-10"), Some(d("2025-05-10")));
+        for bad in [
+            "-262143-01-01",
+            "+262142-12-31",
+            "0099-01-01",
+            "2025-5-10",
+            "2025-05-10x",
+        ] {
+            assert_eq!(parse_day(bad), None, "{bad}");
+        }
         let u = read("2019-2021");
         assert_eq!(
             (u.from, u.to),
@@ -642,6 +704,21 @@ mod tests {
         // Lowercase two-letter words are words.
         let u = read("at the beach");
         assert_eq!(u.place, None);
+        // Everyday words that are also places stay words, unless capitalised or led in.
+        let u = read("roast turkey dinner");
+        assert_eq!((u.place, u.text.as_str()), (None, "roast turkey dinner"));
+        assert_eq!(
+            read("holidays in turkey")
+                .place
+                .unwrap()
+                .country_code
+                .as_deref(),
+            Some("TR")
+        );
+        assert_eq!(
+            read("Turkey").place.unwrap().country_code.as_deref(),
+            Some("TR")
+        );
     }
 
     #[test]

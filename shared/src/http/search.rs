@@ -12,7 +12,7 @@ use crate::domain::Caller;
 use crate::error::ApiError;
 use crate::usecase::search::{self, SearchAsk};
 
-const PARAMETERS: [&str; 8] = [
+const PARAMETERS: [&str; 9] = [
     "q",
     "from",
     "to",
@@ -21,6 +21,7 @@ const PARAMETERS: [&str; 8] = [
     "similarTo",
     "limit",
     "cursor",
+    "today",
 ];
 
 /// GET /api/search
@@ -60,6 +61,7 @@ pub async fn search(
         similar_to: seen.remove("similarTo"),
         limit: seen.remove("limit"),
         cursor: seen.remove("cursor"),
+        today: seen.remove("today"),
     };
     let query = ask.q.clone().unwrap_or_default();
     let outcome = search::search(&app, &caller, ask).await?;

@@ -127,38 +127,97 @@ pub async fn has_lexemes(
     client.query_one(&stmt, &[&text]).await?.try_get(0)
 }
 
+/// Matches ranked by text relevance at most: a common word among a large library is
+/// ranked among its newest this many matches (ranking every one of 30,000 costs
+/// 150 ms; see docs/PERFORMANCE.md, "Search").
+pub const RANKED_MATCHES: i64 = 2_000;
+
+/// Runs `sql` in a transaction with custom plans: the cost of a user's filter depends on
+/// how many photos that user has, which a cached generic plan cannot know (it picked a
+/// scan of every vector of a 100,000-photo user over the HNSW index, 760 ms against 60).
+async fn query_custom(
+    client: &mut deadpool_postgres::Object,
+    settings: &str,
+    sql: &str,
+    params: &Params,
+) -> Result<Vec<Uuid>, tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    tx.batch_execute(settings).await?;
+    let stmt = tx.prepare_cached(sql).await?;
+    let ids = tx
+        .query(&stmt, &refs(params))
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect();
+    tx.commit().await?;
+    ids
+}
+
 /// The caller's photos matching the filters and (when given) the words, best first:
-/// by text rank, then newest.
+/// by text rank among the newest [`RANKED_MATCHES`] matches, then newest; without
+/// words, newest first.
 pub async fn keyword(
-    client: &impl GenericClient,
+    client: &mut deadpool_postgres::Object,
     filters: &Filters,
     text: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Uuid>, tokio_postgres::Error> {
     let mut params: Params = Vec::new();
     let mut conds = conditions(filters, &mut params);
-    let order = match text {
+    let sql = match text {
         Some(text) => {
             params.push(Box::new(text.to_string()));
-            let p = format!("websearch_to_tsquery('english', ${})", params.len());
-            conds.push(format!("i.search_doc @@ {p}"));
-            format!("ts_rank_cd(i.search_doc, {p}) DESC, i.taken_at DESC NULLS LAST, i.id")
+            let q = format!("websearch_to_tsquery('english', ${})", params.len());
+            conds.push(format!("i.search_doc @@ {q}"));
+            params.push(Box::new(RANKED_MATCHES));
+            let cap = params.len();
+            params.push(Box::new(limit));
+            format!(
+                "SELECT id FROM ( \
+                     SELECT i.id, i.taken_at, i.search_doc FROM images i WHERE {} \
+                     ORDER BY i.taken_at DESC NULLS LAST, i.id LIMIT ${cap}) m \
+                 ORDER BY ts_rank_cd(m.search_doc, {q}) DESC, m.taken_at DESC NULLS LAST, m.id \
+                 LIMIT ${}",
+                conds.join(" AND "),
+                params.len()
+            )
         }
-        None => "i.taken_at DESC NULLS LAST, i.id".to_string(),
+        None => {
+            params.push(Box::new(limit));
+            format!(
+                "SELECT i.id FROM images i WHERE {} \
+                 ORDER BY i.taken_at DESC NULLS LAST, i.id LIMIT ${}",
+                conds.join(" AND "),
+                params.len()
+            )
+        }
     };
-    params.push(Box::new(limit));
+    query_custom(
+        client,
+        "SET LOCAL plan_cache_mode = force_custom_plan",
+        &sql,
+        &params,
+    )
+    .await
+}
+
+/// How many of the caller's photos match the filters, counting no further than `cap`.
+pub async fn count(
+    client: &impl GenericClient,
+    filters: &Filters,
+    cap: i64,
+) -> Result<i64, tokio_postgres::Error> {
+    let mut params: Params = Vec::new();
+    let conds = conditions(filters, &mut params);
+    params.push(Box::new(cap));
     let sql = format!(
-        "SELECT i.id FROM images i WHERE {} ORDER BY {order} LIMIT ${}",
+        "SELECT count(*) FROM (SELECT 1 FROM images i WHERE {} LIMIT ${}) m",
         conds.join(" AND "),
         params.len()
     );
     let stmt = client.prepare_cached(&sql).await?;
-    client
-        .query(&stmt, &refs(&params))
-        .await?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect()
+    client.query_one(&stmt, &refs(&params)).await?.try_get(0)
 }
 
 /// The caller's photos nearest to `vector` (cosine), filtered, no farther than
@@ -188,20 +247,14 @@ pub async fn semantic(
         conds.join(" AND "),
         params.len()
     );
-    let tx = client.transaction().await?;
-    tx.batch_execute(
-        "SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = 100",
+    query_custom(
+        client,
+        "SET LOCAL plan_cache_mode = force_custom_plan; \
+         SET LOCAL hnsw.iterative_scan = relaxed_order; SET LOCAL hnsw.ef_search = 100",
+        &sql,
+        &params,
     )
-    .await?;
-    let stmt = tx.prepare_cached(&sql).await?;
-    let ids = tx
-        .query(&stmt, &refs(&params))
-        .await?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect();
-    tx.commit().await?;
-    ids
+    .await
 }
 
 /// The stored embedding of one of the caller's photos.
@@ -340,24 +393,29 @@ pub struct EmbeddingSource {
     pub embedded_sha: Option<Vec<u8>>,
 }
 
-/// The words of the caller's photos among `ids`, with what was embedded before.
+/// The words of the caller's photos among `ids`; `embedded`: also the SHA-256 of the
+/// text last embedded (only where the embeddings table exists).
 pub async fn embedding_sources(
     client: &impl GenericClient,
     user_id: Uuid,
     ids: &[Uuid],
+    embedded: bool,
 ) -> Result<Vec<EmbeddingSource>, tokio_postgres::Error> {
-    let stmt = client
-        .prepare_cached(
-            "SELECT i.id, i.caption, i.tags, i.place, i.region, i.country_code, a.title, e.source_sha \
-             FROM images i \
-             LEFT JOIN image_embeddings e ON e.image_id = i.id \
-             LEFT JOIN LATERAL ( \
-                 SELECT al.title FROM album_images ai JOIN albums al ON al.id = ai.album_id \
-                 WHERE ai.image_id = i.id ORDER BY al.created_at DESC LIMIT 1) a ON true \
-             WHERE i.user_id = $1 AND i.id = ANY($2) AND i.status = 'uploaded' \
-             ORDER BY i.id",
-        )
-        .await?;
+    let sha = if embedded {
+        "(SELECT e.source_sha FROM image_embeddings e WHERE e.image_id = i.id)"
+    } else {
+        "NULL::bytea"
+    };
+    let sql = format!(
+        "SELECT i.id, i.caption, i.tags, i.place, i.region, i.country_code, a.title, {sha} \
+         FROM images i \
+         LEFT JOIN LATERAL ( \
+             SELECT al.title FROM album_images ai JOIN albums al ON al.id = ai.album_id \
+             WHERE ai.image_id = i.id ORDER BY al.created_at DESC LIMIT 1) a ON true \
+         WHERE i.user_id = $1 AND i.id = ANY($2) AND i.status = 'uploaded' \
+         ORDER BY i.id"
+    );
+    let stmt = client.prepare_cached(&sql).await?;
     client
         .query(&stmt, &[&user_id, &ids])
         .await?
@@ -473,4 +531,46 @@ pub async fn forget(
         .prepare_cached("DELETE FROM search_history WHERE user_id = $1")
         .await?;
     client.execute(&stmt, &[&user_id]).await
+}
+
+/// Uploaded photos with no search document yet (uploaded before places and search, or
+/// whose refresh was cut short), with their GPS, at most `limit`.
+pub async fn unsearchable(
+    client: &impl GenericClient,
+    limit: i64,
+) -> Result<Vec<(Uuid, Option<f64>, Option<f64>)>, tokio_postgres::Error> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT id, latitude, longitude FROM images \
+             WHERE status = 'uploaded' AND search_doc IS NULL ORDER BY id LIMIT $1",
+        )
+        .await?;
+    client
+        .query(&stmt, &[&limit])
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+}
+
+/// Gives photos found by [`unsearchable`] their place (where it had none) and their
+/// search document, in one statement each, in one transaction.
+pub async fn make_searchable(
+    client: &mut deadpool_postgres::Object,
+    places: &[(Uuid, Place)],
+    ids: &[Uuid],
+) -> Result<(), tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    let set = tx
+        .prepare_cached(
+            "UPDATE images SET place = $2, region = $3, country_code = $4 \
+             WHERE id = $1 AND country_code IS NULL",
+        )
+        .await?;
+    for (id, p) in places {
+        tx.execute(&set, &[id, &p.name, &p.region, &p.country_code])
+            .await?;
+    }
+    crate::repo::images::refresh_search(&tx, ids).await?;
+    tx.commit().await
 }

@@ -58,7 +58,11 @@ pub async fn delete_gallery(
         };
         let deleted = match with_photos {
             true => deletions::delete_images(&tx, user_id, &photos).await?,
-            false => Vec::new(),
+            false => {
+                // The photos stay; the album titles they were found by go with the gallery.
+                crate::repo::images::refresh_search(&tx, &photos).await?;
+                Vec::new()
+            }
         };
         tx.commit().await?;
         Ok::<_, tokio_postgres::Error>(Some(deleted))

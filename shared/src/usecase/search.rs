@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::adapter::postgres::{self as db, DbError};
 use crate::adapter::s3::ServeAs;
 use crate::app::App;
-use crate::domain::embedding::{EmbedTask, MAX_BATCH, photo_text};
+use crate::domain::embedding::{EmbedError, EmbedTask, MAX_BATCH, photo_text};
 use crate::domain::generation::ImageUsage;
 use crate::domain::places;
 use crate::domain::search::{self, MAX_LIMIT, MAX_QUERY_CHARS, PlaceFilter, RRF_K, Understood};
@@ -22,8 +22,10 @@ use crate::error::ApiError;
 use crate::repo::search::{self as repo, Filters};
 use crate::usecase::ai_costs::{CallRecord, record_call};
 
-/// Each ranking contributes at most this many candidates; pages go this deep.
+/// Each ranking of a search with words contributes at most this many candidates.
 pub const POOL: usize = 200;
+/// A search of filters alone (dates, a place, an album) pages this deep.
+pub const FILTER_DEPTH: usize = 10_000;
 /// How long a search waits for its query's embedding before answering from keywords.
 pub const QUERY_EMBED_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a job's photos wait for their embeddings.
@@ -40,6 +42,8 @@ pub struct SearchAsk {
     pub similar_to: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,
+    /// The caller's local date, for "today", "this weekend"… (UTC's when absent).
+    pub today: Option<String>,
 }
 
 /// How the results were ranked.
@@ -88,10 +92,14 @@ fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
 }
 
 fn parse_date(raw: &str, name: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+    search::parse_day(raw).ok_or_else(|| {
         bad(
             "invalid_date",
-            format!("`{name}` must be a date like 2025-05-10."),
+            format!(
+                "`{name}` must be a date like 2025-05-10, in the years {} to {}.",
+                search::YEARS.start(),
+                search::YEARS.end()
+            ),
         )
     })
 }
@@ -100,28 +108,88 @@ fn parse_uuid(raw: &str, name: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw.trim()).map_err(|_| bad("invalid_id", format!("`{name}` must be a UUID.")))
 }
 
-fn parse_cursor(raw: Option<&str>) -> Result<usize, ApiError> {
-    let Some(raw) = raw else { return Ok(0) };
+/// Where a page starts, for which search, ranked how. Pages are the same ranking asked
+/// again: a cursor from another search is refused, and one whose ranking can no longer
+/// be made the same way (the embedding model stopped answering between pages) says so
+/// rather than skip or repeat photos.
+#[derive(Debug, Clone, PartialEq)]
+struct Cursor {
+    offset: usize,
+    mode: Mode,
+    search: String,
+}
+
+/// Which search a cursor belongs to: its words and filters, hashed.
+fn fingerprint(ask: &SearchAsk) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        &ask.q,
+        &ask.from,
+        &ask.to,
+        &ask.place,
+        &ask.album,
+        &ask.similar_to,
+        &ask.today,
+    ] {
+        h.update(part.as_deref().unwrap_or("").as_bytes());
+        h.update([0]);
+    }
+    h.finalize()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn parse_cursor(raw: Option<&str>, ask: &SearchAsk) -> Result<Option<Cursor>, ApiError> {
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
     let invalid = || {
         bad(
             "invalid_cursor",
-            "This cursor is not one a search gave out.",
+            "This cursor is not one this search gave out.",
         )
     };
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let offset: usize = text
-        .strip_prefix("o:")
-        .and_then(|n| n.parse().ok())
+    let mut parts = text.split(':');
+    let (Some(offset), Some(mode), Some(search), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid());
+    };
+    let offset: usize = offset.parse().map_err(|_| invalid())?;
+    let mode = [Mode::Hybrid, Mode::Keyword, Mode::Similar]
+        .into_iter()
+        .find(|m| m.as_str() == mode)
         .ok_or_else(invalid)?;
-    if offset > 2 * POOL {
+    if offset > FILTER_DEPTH || search != fingerprint(ask) {
         return Err(invalid());
     }
-    Ok(offset)
+    Ok(Some(Cursor {
+        offset,
+        mode,
+        search: search.to_string(),
+    }))
 }
 
-fn cursor_at(offset: usize) -> String {
-    URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+fn cursor_at(offset: usize, mode: Mode, ask: &SearchAsk) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{offset}:{}:{}", mode.as_str(), fingerprint(ask)))
+}
+
+/// The ranking changed under a cursor.
+fn changed(mode: Mode) -> ApiError {
+    ApiError::Conflict {
+        code: "search_changed",
+        message: format!(
+            "The first page was ranked {}, and this one could not be; search again from the first page.",
+            match mode {
+                Mode::Hybrid => "by words and meaning",
+                Mode::Keyword => "by words",
+                Mode::Similar => "by likeness",
+            }
+        ),
+    }
 }
 
 /// Explicit filters, checked, laid over what the query said.
@@ -153,6 +221,12 @@ fn apply_explicit(
     {
         if place.chars().count() > 200 {
             return Err(bad("invalid_place", "`place` is at most 200 characters."));
+        }
+        if place.chars().any(char::is_control) {
+            return Err(bad(
+                "invalid_place",
+                "`place` may not contain control characters.",
+            ));
         }
         understood.place = Some(match places::country_for_name(place) {
             Some(code) if known.get(&place.to_lowercase()).is_none() => PlaceFilter {
@@ -213,22 +287,47 @@ pub async fn search(app: &App, caller: &Caller, ask: SearchAsk) -> Result<Search
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| bad("invalid_limit", format!("`limit` is 1 to {MAX_LIMIT}.")))?,
     };
-    let offset = parse_cursor(ask.cursor.as_deref())?;
+    if let Some(place) = ask.place.as_deref() {
+        if place.chars().count() > 200 {
+            return Err(bad("invalid_place", "`place` is at most 200 characters."));
+        }
+        if place.chars().any(char::is_control) {
+            return Err(bad(
+                "invalid_place",
+                "`place` may not contain control characters.",
+            ));
+        }
+    }
+    let cursor = parse_cursor(ask.cursor.as_deref(), &ask)?;
+    let today = match ask.today.as_deref().filter(|t| !t.is_empty()) {
+        Some(raw) => parse_date(raw, "today")?,
+        None => Utc::now().date_naive(),
+    };
     let user_id = caller.user_id;
 
     if let Some(similar) = ask.similar_to.as_deref().filter(|s| !s.is_empty()) {
         let image_id = parse_uuid(similar, "similarTo")?;
-        return similar_to(app, caller, image_id, limit, offset).await;
+        return similar_to(app, caller, &ask, image_id, limit, cursor).await;
     }
 
-    let candidates = search::place_candidates(&q);
+    let mut candidates = search::place_candidates(&q);
+    if let Some(place) = ask
+        .place
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        // The explicit place is looked for among the caller's places first.
+        candidates.push(place.to_lowercase());
+    }
     let known = db::with_client(&app.pool, |client| {
         let candidates = candidates.clone();
         async move { repo::known_places(&client, user_id, &candidates).await }
     })
     .await?;
-    let mut understood = search::understand(&q, Utc::now().date_naive(), &known);
+    let mut understood = search::understand(&q, today, &known);
     apply_explicit(&ask, &mut understood, &known)?;
+    let offset = cursor.as_ref().map_or(0, |c| c.offset);
     let filters = filters_for(user_id, &understood);
     let text = understood.text.trim().to_string();
     let has_words = !text.is_empty() && {
@@ -240,16 +339,23 @@ pub async fn search(app: &App, caller: &Caller, ask: SearchAsk) -> Result<Search
         .await?
     };
 
+    // Filters alone page deep, newest first; words rank a pool of candidates.
+    let depth = if text.is_empty() {
+        (offset + limit + 1).min(FILTER_DEPTH + 1)
+    } else {
+        POOL
+    };
     let keyword = {
         let (filters, text) = (filters.clone(), text.clone());
         db::with_client(&app.pool, |client| {
             let (filters, text) = (filters.clone(), text.clone());
             async move {
+                let mut client = client;
                 repo::keyword(
-                    &client,
+                    &mut client,
                     &filters,
                     has_words.then_some(text.as_str()),
-                    POOL as i64,
+                    depth as i64,
                 )
                 .await
             }
@@ -258,27 +364,53 @@ pub async fn search(app: &App, caller: &Caller, ask: SearchAsk) -> Result<Search
     };
 
     // The semantic side: only for words, and only where it can be asked.
-    let (mode, mode_reason, ranked) = if text.is_empty() {
-        (Mode::Keyword, None, keyword)
+    let (mode, mode_reason, ranked, total) = if text.is_empty() {
+        let total = if keyword.len() < depth {
+            keyword.len()
+        } else {
+            let filters = filters.clone();
+            db::with_client(&app.pool, |client| {
+                let filters = filters.clone();
+                async move { repo::count(&client, &filters, FILTER_DEPTH as i64).await }
+            })
+            .await? as usize
+        };
+        (Mode::Keyword, None, keyword, total)
     } else {
         match semantic(app, caller, &filters, &text).await {
             Ok(near) => {
+                // Words that are all stop words ("where were we") give the keyword side
+                // nothing to match: it must not add the newest photos to the meaning's.
+                let keyword = if has_words { keyword } else { Vec::new() };
                 let fused: Vec<Uuid> = search::fuse(&[&keyword, &near], RRF_K)
                     .into_iter()
                     .map(|(id, _)| id)
                     .collect();
-                (Mode::Hybrid, None, fused)
+                let total = fused.len();
+                (Mode::Hybrid, None, fused, total)
             }
-            Err(reason) => (Mode::Keyword, Some(reason), keyword),
+            Err(reason) => {
+                let total = keyword.len();
+                (Mode::Keyword, Some(reason), keyword, total)
+            }
         }
     };
+    if let Some(c) = &cursor
+        && c.mode != mode
+    {
+        return Err(changed(c.mode));
+    }
     let outcome = page(
         app,
         caller,
-        understood,
-        mode,
-        mode_reason,
-        ranked,
+        &ask,
+        Ranked {
+            understood,
+            mode,
+            mode_reason,
+            ids: ranked,
+            total,
+        },
         limit,
         offset,
     )
@@ -355,7 +487,15 @@ async fn semantic(
         Ok(_) => return Err("the embedding model's answer was unusable".into()),
         Err(e) => {
             tracing::warn!(error = %e, "no query embedding; answering from keywords");
-            return Err(e.to_string());
+            // A fixed sentence: the provider's own message stays in the logs.
+            return Err(match e {
+                EmbedError::Unavailable(_) => {
+                    "the embedding model is unavailable or did not answer in time"
+                }
+                EmbedError::Refused(_) => "the embedding model refused the search",
+                EmbedError::Unusable(_) => "the embedding model's answer was unusable",
+            }
+            .into());
         }
     };
     let mut client = app
@@ -377,18 +517,21 @@ async fn semantic(
     })
 }
 
-/// "More like this": nearest to the photo's own embedding; without one, photos that
-/// share its tags, place or caption words.
+/// "More like this": nearest to the photo's own embedding; without one (or when the
+/// vector query fails), photos that share its tags, town or caption words.
 async fn similar_to(
     app: &App,
     caller: &Caller,
+    ask: &SearchAsk,
     image_id: Uuid,
     limit: usize,
-    offset: usize,
+    cursor: Option<Cursor>,
 ) -> Result<SearchOutcome, ApiError> {
     let user_id = caller.user_id;
+    let offset = cursor.as_ref().map_or(0, |c| c.offset);
+    let vectors = app.has_vectors().await;
     let source = db::with_client(&app.pool, |client| async move {
-        repo::embedding_sources(&client, user_id, &[image_id]).await
+        repo::embedding_sources(&client, user_id, &[image_id], vectors).await
     })
     .await?
     .into_iter()
@@ -399,7 +542,7 @@ async fn similar_to(
         except: Some(image_id),
         ..Filters::default()
     };
-    let stored = if app.has_vectors().await {
+    let stored = if vectors {
         db::with_client(&app.pool, |client| async move {
             repo::embedding_of(&client, user_id, image_id).await
         })
@@ -407,7 +550,11 @@ async fn similar_to(
     } else {
         None
     };
-    let understood = Understood::default();
+    let mut reason = if vectors {
+        "this photo has no embedding yet"
+    } else {
+        "this database has no pgvector"
+    };
     if let Some(vector) = stored {
         let mut client = app.pool.get().await.map_err(DbError::from)?;
         let near = repo::semantic(
@@ -417,20 +564,35 @@ async fn similar_to(
             app.config.gemini.search_max_distance,
             POOL as i64,
         )
-        .await
-        .map_err(DbError::from)?;
-        drop(client);
-        return page(
-            app,
-            caller,
-            understood,
-            Mode::Similar,
-            None,
-            near,
-            limit,
-            offset,
-        )
         .await;
+        drop(client);
+        match near {
+            Ok(near) => {
+                if let Some(c) = &cursor
+                    && c.mode != Mode::Similar
+                {
+                    return Err(changed(c.mode));
+                }
+                let total = near.len();
+                let ranked = Ranked {
+                    understood: Understood::default(),
+                    mode: Mode::Similar,
+                    mode_reason: None,
+                    ids: near,
+                    total,
+                };
+                return page(app, caller, ask, ranked, limit, offset).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the vector query failed; answering from keywords");
+                reason = "the semantic query failed";
+            }
+        }
+    }
+    if let Some(c) = &cursor
+        && c.mode != Mode::Keyword
+    {
+        return Err(changed(c.mode));
     }
     // Keywords: any of its tags, its town, its caption's words.
     let mut words: Vec<String> = source.tags.clone();
@@ -451,48 +613,58 @@ async fn similar_to(
         .filter(|w| !w.trim().is_empty())
         .take(24)
         .collect();
-    let ranked = if words.is_empty() {
+    let ids = if words.is_empty() {
         Vec::new()
     } else {
         let text = words.join(" or ");
         db::with_client(&app.pool, |client| {
             let (filters, text) = (filters.clone(), text.clone());
-            async move { repo::keyword(&client, &filters, Some(&text), POOL as i64).await }
+            async move {
+                let mut client = client;
+                repo::keyword(&mut client, &filters, Some(&text), POOL as i64).await
+            }
         })
         .await?
     };
-    let reason = if app.has_vectors().await {
-        "this photo has no embedding yet".to_string()
-    } else {
-        "this database has no pgvector".to_string()
+    let total = ids.len();
+    let ranked = Ranked {
+        understood: Understood::default(),
+        mode: Mode::Keyword,
+        mode_reason: Some(reason.to_string()),
+        ids,
+        total,
     };
-    page(
-        app,
-        caller,
-        understood,
-        Mode::Keyword,
-        Some(reason),
-        ranked,
-        limit,
-        offset,
-    )
-    .await
+    page(app, caller, ask, ranked, limit, offset).await
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn page(
-    app: &App,
-    caller: &Caller,
+/// A search's ranking, before its page is cut.
+struct Ranked {
     understood: Understood,
     mode: Mode,
     mode_reason: Option<String>,
-    ranked: Vec<Uuid>,
+    ids: Vec<Uuid>,
+    /// Every match (filters alone: counted up to [`FILTER_DEPTH`]).
+    total: usize,
+}
+
+async fn page(
+    app: &App,
+    caller: &Caller,
+    ask: &SearchAsk,
+    ranked: Ranked,
     limit: usize,
     offset: usize,
 ) -> Result<SearchOutcome, ApiError> {
-    let total = ranked.len();
+    let Ranked {
+        understood,
+        mode,
+        mode_reason,
+        ids: ranked,
+        total,
+    } = ranked;
     let ids: Vec<Uuid> = ranked.iter().skip(offset).take(limit).copied().collect();
-    let next_cursor = (offset + ids.len() < total).then(|| cursor_at(offset + ids.len()));
+    let next_cursor = (offset + ids.len() < ranked.len() && offset + ids.len() < FILTER_DEPTH)
+        .then(|| cursor_at(offset + ids.len(), mode, ask));
     let user_id = caller.user_id;
     let rows = if ids.is_empty() {
         Vec::new()
@@ -585,7 +757,7 @@ pub async fn embed_photos(app: &App, user_id: Uuid, job_id: Option<Uuid>, ids: &
     }
     let sources = match db::with_client(&app.pool, |client| {
         let ids = ids.to_vec();
-        async move { repo::embedding_sources(&client, user_id, &ids).await }
+        async move { repo::embedding_sources(&client, user_id, &ids, true).await }
     })
     .await
     {
@@ -665,4 +837,38 @@ pub async fn embed_photos(app: &App, user_id: Uuid, job_id: Option<Uuid>, ids: &
     }
     tracing::info!(stored, "photos embedded");
     stored
+}
+
+/// Makes searchable, a batch at a time, the photos uploaded before places and search
+/// existed (and any whose refresh was cut short): the place from their GPS, then the
+/// search document. Returns how many.
+pub async fn backfill(app: &App, limit: i64) -> Result<usize, DbError> {
+    let rows = db::with_client(&app.pool, |client| async move {
+        repo::unsearchable(&client, limit).await
+    })
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|(id, _, _)| *id).collect();
+    let located: Vec<(Uuid, Option<f64>, Option<f64>)> = rows;
+    let found: Vec<(Uuid, places::Place)> = tokio::task::spawn_blocking(move || {
+        located
+            .into_iter()
+            .filter_map(|(id, lat, lon)| {
+                let (lat, lon) = lat.zip(lon)?;
+                places::locate(lat, lon).map(|p| (id, p))
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default();
+    let mut client = app.pool.get().await.map_err(DbError::from)?;
+    repo::make_searchable(&mut client, &found, &ids).await?;
+    tracing::info!(
+        photos = ids.len(),
+        placed = found.len(),
+        "photos made searchable"
+    );
+    Ok(ids.len())
 }

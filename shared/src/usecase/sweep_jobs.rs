@@ -13,6 +13,8 @@ use crate::usecase::request_processing::enqueue;
 
 /// At most this many objects of deleted photos are removed per sweep (bounded work).
 const OBJECTS_PER_SWEEP: i64 = 1_000;
+/// At most this many older photos are made searchable per sweep.
+const SEARCHABLE_PER_SWEEP: i64 = 1_000;
 /// At most this many expired uploads are removed per sweep.
 const UPLOADS_PER_SWEEP: i64 = 200;
 use crate::usecase::run_delivery::REMEMBER_FOR;
@@ -34,6 +36,8 @@ pub struct SweepReport {
     /// Results a generation stored and then ended without (a crash, then a failure or a
     /// cancel): removed.
     pub generated_abandoned: usize,
+    /// Photos given their place and search document (uploaded before search existed).
+    pub made_searchable: usize,
 }
 
 /// One pass over at most `limit` stranded jobs.
@@ -79,6 +83,7 @@ pub async fn sweep_jobs(app: &App, limit: i64) -> Result<SweepReport, db::DbErro
     report.uploads_expired = delete_photos::expire_uploads(app, UPLOADS_PER_SWEEP).await?;
     (report.generated_expired, report.generated_abandoned) =
         delete_photos::expire_made(app, UPLOADS_PER_SWEEP).await?;
+    report.made_searchable = crate::usecase::search::backfill(app, SEARCHABLE_PER_SWEEP).await?;
     let removal = delete_photos::remove_queued_objects(app, OBJECTS_PER_SWEEP).await?;
     report.objects_removed = removal.removed;
     report.objects_left = removal.left;
