@@ -2,8 +2,9 @@
 # The database part of photo search, measured: keyword (tsvector + GIN), semantic (pgvector
 # HNSW), hybrid (every statement of one GET /api/search), filters only, and what one would
 # write instead (ILIKE, exact kNN), with pgbench at 1 and at CLIENTS connections, p50/p99
-# from pgbench's per-transaction log; index sizes, build times and HNSW recall@30; then the
-# same statements with the changes docs/PERFORMANCE.md proposes (group "proposed").
+# from pgbench's per-transaction log; index sizes, build times and HNSW recall@30. Each
+# application statement runs as search.rs runs it: keyword() and semantic() in a transaction
+# with their SET LOCALs (custom plans; the HNSW settings), count() after a full filters page.
 #   ./bench/search.sh [--rebuild]
 # Environment:
 #   SMALL=1      10,000 photos for the searching user, 100,000 in all (default: 100,000 and 1,000,000)
@@ -84,6 +85,10 @@ if [ -z "$complete" ]; then
     q -f "$sqld/search_requests.sql" >/dev/null
     q -c "VACUUM ANALYZE" -c "CHECKPOINT" -c "INSERT INTO bench_meta VALUES ('complete', now()::text)"
 fi
+if [ -n "$complete" ]; then
+    step "bringing $db to the migrations' schema (if it predates V12's later changes)"
+    q -f "$sqld/search_upgrade.sql"
+fi
 uid=$(val "select value from bench_meta where key = 'main_user'")
 photos=$(val "select value from bench_meta where key = 'photos'")
 vectors=$(val "select value from bench_meta where key = 'embeddings'")
@@ -94,7 +99,7 @@ step "$db: $photos photos, $vectors embeddings; results in $out"
     echo; echo "# sizes"; q -A -F ' | ' -f "$sqld/search_sizes.sql"
     echo; echo "# settings"; q -A -F ' | ' -c "select name, setting, unit from pg_settings where name in
         ('shared_buffers','work_mem','effective_cache_size','random_page_cost','jit','max_parallel_workers_per_gather','server_version')"
-    echo; echo "# vector: $(val "select extversion from pg_extension where extname = 'vector'")"
+    echo; echo "# vector: $(val "select extversion from pg_extension where extname = 'vector'"); image_embeddings.embedding storage: $(val "select attstorage from pg_attribute where attrelid = 'image_embeddings'::regclass and attname = 'embedding'") (p = plain, inline)"
 } >"$out/data.txt"
 
 step "HNSW recall@30 over 50 query vectors"
@@ -104,10 +109,10 @@ q -A -F ' | ' -v queries=50 -f "$sqld/search_recall.sql" | tee "$out/recall.txt"
 step "plans (EXPLAIN ANALYZE, BUFFERS) in $out/plans.txt"
 explain() { # title, script file: its statements with pgbench's variables filled from psql's
     local title=$1 file=$2 sql
-    sql=$(grep -v '^\\\|^--\|\\gset' "$file" | sed -E 's/:(uid|lim|maxd|q|qv|fl|fu|tl|tu|ids|cands)\b/:'"'"'\1'"'"'/g')
+    sql=$(grep -v '^\\\|^--\|\\gset' "$file" | sed -E 's/:(uid|lim|cap|page|depth|maxd|q|qv|fl|fu|tl|tu|ids|cands)\b/:'"'"'\1'"'"'/g')
     {
         echo "=== $title ($(basename "$file"))"
-        printf '%s\n' "\\set uid $uid" "\\set lim 200" "\\set maxd 0.6" \
+        printf '%s\n' "\\set uid $uid" "\\set lim 200" "\\set cap 2000" "\\set page 31" "\\set depth 10000" "\\set maxd 0.6" \
             "SELECT q, cands, qv, ids, fl, fu, tl, tu FROM bench_req WHERE n = 7 \\gset" \
             "SELECT q FROM bench_kw WHERE kind = 'mix' AND n = ${3:-1} \\gset" \
             "\\echo q = :'q', dates :'fl' .. :'tl'" \
@@ -127,11 +132,11 @@ explain "filters only: date range" "$sd/filters_dated.sql"
 explain "filters only: none (newest first)" "$sd/filters_none.sql"
 explain "naive: ILIKE, rare word" "$sd/naive_ilike_rare.sql" 401
 explain "naive: exact kNN" "$sd/naive_exact_knn.sql"
-# What a prepared semantic() runs after its fifth execution: PostgreSQL's plan cache then
-# compares the generic plan (user_id = $1 estimated at an average user's rows) with the
-# custom ones, and keeps the generic one when it looks cheaper.
+# Why semantic() and keyword() set plan_cache_mode = force_custom_plan: without it, a
+# prepared statement gets, after its fifth execution, the generic plan (user_id = $1
+# estimated at an average user's rows) whenever that looks cheaper.
 {
-    echo "=== semantic as a prepared statement: the generic plan, then a custom plan"
+    echo "=== semantic as a prepared statement: the generic plan (what force_custom_plan avoids), then the custom plan"
     printf '%s\n' "\\set uid $uid" "SELECT qv FROM bench_req WHERE n = 7 \\gset" \
         "PREPARE sem(uuid, vector, bigint, float8) AS WITH near AS MATERIALIZED ( SELECT i.id, e.embedding <=> \$2 AS distance FROM image_embeddings e JOIN images i ON i.id = e.image_id WHERE e.user_id = \$1 AND i.user_id = \$1 AND i.status = 'uploaded' ORDER BY e.embedding <=> \$2 LIMIT \$3) SELECT id FROM near WHERE distance <= \$4 ORDER BY distance, id;" \
         "BEGIN;" "SET LOCAL hnsw.iterative_scan = relaxed_order;" "SET LOCAL hnsw.ef_search = 100;" \
@@ -151,38 +156,24 @@ declare -A groups=(
     [3-hybrid]="hybrid hybrid_dated"
     [4-filters]="filters_dated filters_none"
     [5-naive]="naive_ilike_common naive_ilike_rare naive_exact_knn"
-    [6-proposed]="kw_common kw_two proposed_kw_common_pool proposed_kw_two_pool semantic semantic_dated proposed_hybrid_pool proposed_hybrid_dated_pool filters_none filters_dated"
 )
-# Group 6 runs the application's statements again (and two proposed keyword statements) as
-# they would run with two proposed changes: connections that plan every execution for its
-# parameters (plan_cache_mode = force_custom_plan; see plans.txt for the generic plan that
-# semantic() gets otherwise), and an index matching keyword()'s ORDER BY taken_at DESC NULLS
-# LAST, id. The index is made for group 6 only and dropped after it.
-proposed_index="CREATE INDEX IF NOT EXISTS bench_proposed_user_taken_idx ON images (user_id, taken_at DESC NULLS LAST, id) WHERE status = 'uploaded'"
-# Left behind by an interrupted run, it would change the other groups' plans.
-q -c "DROP INDEX IF EXISTS bench_proposed_user_taken_idx"
+# Left behind by an interrupted run of an older version of this script.
+q -c "SET client_min_messages = warning" -c "DROP INDEX IF EXISTS bench_proposed_user_taken_idx"
 for g in $(printf '%s\n' "${!groups[@]}" | sort); do
-    if [ "$g" = 6-proposed ]; then
-        t0=$(date +%s%N)
-        q -c "$proposed_index" -c "ANALYZE images"
-        echo "proposed index: built in $(( ($(date +%s%N) - t0) / 1000000 )) ms (with ANALYZE), $(val "select pg_size_pretty(pg_relation_size('bench_proposed_user_taken_idx'))")" >>"$out/data.txt"
-    fi
     args=()
     for s in ${groups[$g]}; do args+=(-f "$sd/$s.sql"); done
-    vars=(-D uid="$uid" -D lim=200 -D maxd=0.6)
+    vars=(-D uid="$uid" -D lim=200 -D cap=2000 -D page=31 -D depth=10000 -D maxd=0.6)
     # Warm the caches with the same statements, unrecorded.
     "$pgbench" -n -M prepared -c 1 -T 5 "${vars[@]}" "${args[@]}" "$url" >/dev/null 2>&1 || true
     for c in 1 "$clients"; do
         step "pgbench ${g#*-}, $c connection(s), ${secs} s"
         dir="$out/${g#*-}-c$c"; mkdir -p "$dir"
         j=1; [ "$c" -ge 2 ] && j=2
-        opts=; [ "$g" = 6-proposed ] && opts="-c plan_cache_mode=force_custom_plan"
-        (cd "$dir" && PGOPTIONS="$opts" "$pgbench" -n -M prepared -c "$c" -j "$j" -T "$secs" -r -l --log-prefix=tx \
+        (cd "$dir" && "$pgbench" -n -M prepared -c "$c" -j "$j" -T "$secs" -r -l --log-prefix=tx \
             "${vars[@]}" "${args[@]}" "$url" >pgbench.txt 2>&1) \
             || { cat "$dir/pgbench.txt" >&2; exit 1; }
         echo "${groups[$g]}" >"$dir/scripts"
     done
-    if [ "$g" = 6-proposed ]; then q -c "DROP INDEX bench_proposed_user_taken_idx" -c "ANALYZE images"; fi
 done
 
 python3 - "$out" "$clients" <<'EOF' | tee "$out/table.md"
@@ -205,13 +196,11 @@ for d in sorted(glob.glob(os.path.join(out, "*-c*"))):
             first = t - us / 1e6 if first is None else min(first, t - us / 1e6)
             last = t if last is None else max(last, t)
     for s, xs in lat.items():
-        name = ("proposed/" if group == "proposed" else "") + names[s]
+        name = names[s]
         rows.setdefault(name, {})[c] = (len(xs), len(xs) / (last - first), pct(xs, 50), pct(xs, 99), max(xs))
 order = ["kw_common", "kw_rare", "kw_two", "kw_phrase", "kw_common_dated", "kw_rare_dated", "kw_two_dated",
          "kw_phrase_dated", "semantic", "semantic_dated", "hybrid", "hybrid_dated", "filters_dated", "filters_none",
          "naive_ilike_common", "naive_ilike_rare", "naive_exact_knn"]
-order += ["proposed/" + n for n in ["kw_common", "kw_two", "proposed_kw_common_pool", "proposed_kw_two_pool", "semantic",
-          "semantic_dated", "proposed_hybrid_pool", "proposed_hybrid_dated_pool", "filters_none", "filters_dated"]]
 print(f"| script | 1 conn: p50 ms | p99 ms | max ms | tx/s | {clients} conn: p50 ms | p99 ms | max ms | tx/s | p99 <= 50 ms |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for name in order:
@@ -225,7 +214,6 @@ for name in order:
             cells += ["–"] * 4
     ok = "yes" if all(r[c][3] <= 50 for c in r) else "**no**"
     if name.startswith("naive"): ok = "(not the app: " + ok.strip("*") + ")"
-    if name.startswith("proposed/"): ok = "(proposed: " + ok.strip("*") + ")"
     print(f"| {name} | " + " | ".join(cells) + f" | {ok} |")
 EOF
 echo

@@ -1,8 +1,9 @@
--- semantic() with index scans off: the exact nearest neighbours by reading every
+-- semantic() (its transaction, custom plans) with index scans off: the exact nearest neighbours by reading every
 -- embedding of the user. Not an application statement.
 \set n random(1, 1000)
 SELECT qv FROM bench_req WHERE n = :n \gset
 BEGIN;
+SET LOCAL plan_cache_mode = force_custom_plan;
 SET LOCAL hnsw.iterative_scan = relaxed_order;
 SET LOCAL hnsw.ef_search = 100;
 SET LOCAL enable_indexscan = off;
