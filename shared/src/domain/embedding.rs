@@ -95,13 +95,7 @@ pub fn photo_text(
         parts.push(format!("Tags: {}.", tags.join(", ")));
     }
     if let Some(p) = place {
-        let region = p
-            .region
-            .as_deref()
-            .filter(|r| Some(*r) != p.name.as_deref())
-            .map(|r| format!(" ({r})"))
-            .unwrap_or_default();
-        parts.push(format!("Place: {}{region}.", p.label()));
+        parts.push(format!("Place: {}.", p.described()));
     }
     if let Some(a) = album_title.filter(|a| !a.trim().is_empty()) {
         parts.push(format!("Album: {}.", a.trim()));

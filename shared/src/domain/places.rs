@@ -39,6 +39,19 @@ impl Place {
         }
     }
 
+    /// With the region when it adds something: "Westerland, Germany (Schleswig-Holstein)",
+    /// as the model and the embedding are told.
+    pub fn described(&self) -> String {
+        match self
+            .region
+            .as_deref()
+            .filter(|r| Some(*r) != self.name.as_deref())
+        {
+            Some(region) => format!("{} ({region})", self.label()),
+            None => self.label(),
+        }
+    }
+
     /// Without the English country name, for text in other languages:
     /// "Westerland, Schleswig-Holstein"; the country's English name only when nothing
     /// else is known.

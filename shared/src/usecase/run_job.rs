@@ -348,16 +348,7 @@ fn context_line(image: &BatchImage) -> String {
     }
     match (&image.place, image.latitude.zip(image.longitude)) {
         (Some(place), Some((lat, lon))) => {
-            let region = place
-                .region
-                .as_deref()
-                .filter(|r| Some(*r) != place.name.as_deref())
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default();
-            parts.push(format!(
-                "in {}{region} at {lat:.4}, {lon:.4}",
-                place.label()
-            ));
+            parts.push(format!("in {} at {lat:.4}, {lon:.4}", place.described()));
         }
         (None, Some((lat, lon))) => parts.push(format!("at {lat:.4}, {lon:.4}")),
         _ => {}

@@ -6,14 +6,16 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::adapter::postgres::{self as db, DbError};
 use crate::adapter::s3::ServeAs;
 use crate::app::App;
-use crate::domain::embedding::{EmbedError, EmbedTask, MAX_BATCH, photo_text};
+use crate::domain::embedding::{
+    EmbedError, EmbedTask, Embeddings, MAX_BATCH, estimated_tokens, photo_text,
+};
 use crate::domain::generation::ImageUsage;
 use crate::domain::places;
 use crate::domain::search::{self, MAX_LIMIT, MAX_QUERY_CHARS, PlaceFilter, RRF_K, Understood};
@@ -219,15 +221,7 @@ fn apply_explicit(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        if place.chars().count() > 200 {
-            return Err(bad("invalid_place", "`place` is at most 200 characters."));
-        }
-        if place.chars().any(char::is_control) {
-            return Err(bad(
-                "invalid_place",
-                "`place` may not contain control characters.",
-            ));
-        }
+        // Checked (length, control characters) before the lookup in `search`.
         understood.place = Some(match places::country_for_name(place) {
             Some(code) if known.get(&place.to_lowercase()).is_none() => PlaceFilter {
                 name: None,
@@ -261,6 +255,37 @@ fn filters_for(user_id: Uuid, u: &Understood) -> Filters {
         album: u.album,
         except: None,
         exclude: search::excluded(&u.text),
+    }
+}
+
+/// Records one embedding call, answered or not, with its (estimated) input tokens, as
+/// every model call is; a failure to record is logged, the search or job goes on.
+async fn record_embedding(
+    app: &App,
+    user_id: Uuid,
+    job_id: Option<Uuid>,
+    model: &str,
+    texts: &[String],
+    answer: &Result<Embeddings, EmbedError>,
+) {
+    let tokens = answer
+        .as_ref()
+        .map_or_else(|_| estimated_tokens(texts), |a| a.input_tokens);
+    let call = CallRecord {
+        user_id,
+        job_id,
+        purpose: "embed",
+        provider: "gemini",
+        model,
+        error: answer.as_ref().err().map(ToString::to_string),
+        usage: ImageUsage {
+            input_tokens: i32::try_from(tokens).unwrap_or(i32::MAX),
+            ..ImageUsage::default()
+        },
+        images: 0,
+    };
+    if let Err(e) = record_call(app, call).await {
+        tracing::warn!(error = %e, "an embedding call was not recorded");
     }
 }
 
@@ -457,31 +482,7 @@ async fn semantic(
     let answer = embedder
         .embed(&texts, EmbedTask::Query, QUERY_EMBED_TIMEOUT)
         .await;
-    let error = answer.as_ref().err().map(ToString::to_string);
-    let tokens = answer.as_ref().map_or_else(
-        |_| crate::domain::embedding::estimated_tokens(&texts),
-        |a| a.input_tokens,
-    );
-    if let Err(e) = record_call(
-        app,
-        CallRecord {
-            user_id: caller.user_id,
-            job_id: None,
-            purpose: "embed",
-            provider: "gemini",
-            model: embedder.model(),
-            error: error.clone(),
-            usage: ImageUsage {
-                input_tokens: i32::try_from(tokens).unwrap_or(i32::MAX),
-                ..ImageUsage::default()
-            },
-            images: 0,
-        },
-    )
-    .await
-    {
-        tracing::warn!(error = %e, "the query's embedding call was not recorded");
-    }
+    record_embedding(app, caller.user_id, None, embedder.model(), &texts, &answer).await;
     let vector = match answer {
         Ok(mut a) if a.vectors.len() == 1 => a.vectors.remove(0),
         Ok(_) => return Err("the embedding model's answer was unusable".into()),
@@ -710,28 +711,13 @@ async fn page(
     })
 }
 
-#[derive(Debug, Clone)]
-pub struct HistoryEntry {
-    pub query: String,
-    pub result_count: i32,
-    pub searched_at: DateTime<Utc>,
-}
-
 /// GET /api/search/history: the caller's latest distinct queries.
-pub async fn history(app: &App, caller: &Caller) -> Result<Vec<HistoryEntry>, ApiError> {
+pub async fn history(app: &App, caller: &Caller) -> Result<Vec<repo::HistoryRow>, ApiError> {
     let user_id = caller.user_id;
-    let rows = db::with_client(&app.pool, |client| async move {
+    Ok(db::with_client(&app.pool, |client| async move {
         repo::history(&client, user_id, 20).await
     })
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| HistoryEntry {
-            query: r.query,
-            result_count: r.result_count,
-            searched_at: r.searched_at,
-        })
-        .collect())
+    .await?)
 }
 
 /// DELETE /api/search/history
@@ -787,27 +773,7 @@ pub async fn embed_photos(app: &App, user_id: Uuid, job_id: Option<Uuid>, ids: &
         let answer = embedder
             .embed(&texts, EmbedTask::Document, DOCUMENT_EMBED_TIMEOUT)
             .await;
-        let recorded = record_call(
-            app,
-            CallRecord {
-                user_id,
-                job_id,
-                purpose: "embed",
-                provider: "gemini",
-                model: embedder.model(),
-                error: answer.as_ref().err().map(ToString::to_string),
-                usage: ImageUsage {
-                    input_tokens: i32::try_from(crate::domain::embedding::estimated_tokens(&texts))
-                        .unwrap_or(i32::MAX),
-                    ..ImageUsage::default()
-                },
-                images: 0,
-            },
-        )
-        .await;
-        if let Err(e) = recorded {
-            tracing::warn!(error = %e, "an embedding call was not recorded");
-        }
+        record_embedding(app, user_id, job_id, embedder.model(), &texts, &answer).await;
         let vectors = match answer {
             Ok(a) if a.vectors.len() == chunk.len() => a.vectors,
             Ok(_) => {
